@@ -1,0 +1,116 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.TextChoices):
+    GMT = "GMT", "GMT (London)"
+    US_EST = "US-EST", "US EST (New York)"
+    US_PST = "US-PST", "US PST (Los Angeles)"
+
+
+class Plan(models.Model):
+    """A support plan. Its targets and escalation rules live in the sla app, as data."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    intake_local_part = models.CharField(
+        max_length=64, blank=True, help_text=_("Local part of the intake address, e.g. 'premier'.")
+    )
+    pause_when_pending = models.BooleanField(
+        default=False,
+        help_text=_("Pause the resolution clock while a ticket waits for the customer."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+def normalise_domains(domains) -> list[str]:
+    return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d and d.strip()})
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    email_domains = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=8, default="en", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if not isinstance(self.email_domains, list):
+            raise ValidationError({"email_domains": _("A list of domains is expected.")})
+        self.email_domains = normalise_domains(self.email_domains)
+
+    @property
+    def region(self):
+        contract = getattr(self, "contract", None)
+        return contract.region if contract else None
+
+
+class Contract(models.Model):
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="contract"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="contracts")
+    region = models.CharField(max_length=8, choices=Region.choices, default=Region.GMT)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    support_manager = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_contracts",
+        verbose_name=_("Customer Support Manager"),
+        limit_choices_to={"is_staff": True},
+    )
+    account_manager = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="account_contracts",
+        verbose_name=_("Customer Account Manager"),
+        limit_choices_to={"is_staff": True},
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="contract_end_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organization} — {self.plan} ({self.region})"
+
+
+class User(AbstractUser):
+    """A client (belongs to one organization) or a staff member (is_staff, no organization)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    is_org_admin = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+
+    @property
+    def role(self) -> str:
+        return "staff" if self.is_staff else "client"
+
+    def clean(self):
+        super().clean()
+        if not self.is_staff and not self.is_superuser and self.organization_id is None:
+            raise ValidationError({"organization": _("A client belongs to an organization.")})

@@ -1,0 +1,368 @@
+"""Verbs that change tickets. Portal, API, admin, mail intake, tasks and commands all call these."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.errors import ServiceError
+
+from .models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    Channel,
+    Comment,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from .signals import comment_added, ticket_changed, ticket_changing
+from .validators import check_attachment, check_attachments, clean_filename
+
+# Allowed status moves; reopening a closed ticket is staff-only (see reopen()).
+TRANSITIONS = {
+    Status.NEW: {Status.OPEN, Status.PENDING, Status.RESOLVED},
+    Status.OPEN: {Status.PENDING, Status.RESOLVED},
+    Status.PENDING: {Status.OPEN, Status.RESOLVED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+
+
+@dataclass
+class TicketChange:
+    """What one service call did to a ticket: the fields to save and the events to write."""
+
+    ticket: Ticket
+    actor: object
+    reason: str
+    at: datetime.datetime
+    fields: set = field(default_factory=set)
+    events: list = field(default_factory=list)
+
+    def set(self, name, value, *, public=True, action="changed"):
+        old = getattr(self.ticket, name)
+        if old == value:
+            return False
+        setattr(self.ticket, name, value)
+        self.fields.add(name)
+        self.event(action, field=name, old=old, new=value, public=public)
+        return True
+
+    def event(self, action, *, field="", old="", new="", note="", public=False, kind="audit"):
+        self.events.append(
+            TicketEvent(
+                at=self.at,
+                actor=self.actor if getattr(self.actor, "pk", None) else None,
+                kind=kind,
+                action=action,
+                field=field,
+                old_value=_as_text(old),
+                new_value=_as_text(new),
+                note=note,
+                public=public,
+            )
+        )
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return str(getattr(value, "username", value))
+
+
+def _save(change: TicketChange) -> Ticket:
+    """Let the SLA engine adjust the instance, then write the row and its events."""
+    ticket = change.ticket
+    ticket_changing.send(sender=Ticket, change=change)
+    if ticket.pk is None:
+        ticket.save()
+    elif change.fields:
+        ticket.save(update_fields=sorted(change.fields | {"updated_at"}))
+    for event in change.events:
+        event.ticket = ticket
+    TicketEvent.objects.bulk_create(change.events)
+    transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, change=change))
+    return ticket
+
+
+def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.datetime:
+    now = now or timezone.now()
+    if at is None:
+        return now
+    if timezone.is_naive(at):
+        raise ServiceError(_("Give a time with its UTC offset."), field=field_name)
+    if at > now + datetime.timedelta(seconds=1):
+        raise ServiceError(_("This time is in the future."), field=field_name)
+    if not_before is not None and at < not_before:
+        raise ServiceError(
+            _("This time is before %s.") % not_before.isoformat(timespec="minutes"),
+            field=field_name,
+        )
+    return at
+
+
+def lock(ticket: Ticket) -> Ticket:
+    """Re-read the row under a lock, so two agents acting at once serialise."""
+    return Ticket.objects.select_for_update().select_related(
+        "organization__contract__plan"
+    ).get(pk=ticket.pk)
+
+
+@transaction.atomic
+def open_ticket(
+    *,
+    organization,
+    reporter,
+    subject,
+    description,
+    priority=None,
+    feature=None,
+    channel=Channel.WEB,
+    received_at=None,
+    user_agent="",
+    files=(),
+    actor=None,
+) -> Ticket:
+    """File an anomaly. A client's priority is a suggestion that applies until triage."""
+    actor = actor or reporter
+    received_at = check_past(received_at, "received_at")
+    if not (subject or "").strip():
+        raise ServiceError(_("A subject is required."), field="subject")
+    if not (description or "").strip():
+        raise ServiceError(_("Describe the anomaly."), field="description")
+    check_attachments(files)
+    by_staff = bool(actor and actor.is_staff)
+    ticket = Ticket(
+        organization=organization,
+        reporter=reporter,
+        subject=subject.strip()[:200],
+        description=description,
+        priority=priority or Priority.P2,
+        suggested_priority=priority,
+        feature=feature or "other",
+        channel=channel,
+        received_at=received_at,
+        user_agent=(user_agent or "")[:500],
+    )
+    if by_staff and priority:
+        ticket.triaged_at = timezone.now()
+    change = TicketChange(ticket, actor, "opened", timezone.now())
+    change.event("opened", note=_("Received via %s") % ticket.get_channel_display(), public=True)
+    _save(change)
+    for f in files:
+        add_attachment(ticket, f, uploaded_by=reporter)
+    return ticket
+
+
+def add_attachment(ticket, upload, *, uploaded_by=None, comment=None, name=None) -> Attachment:
+    filename = clean_filename(name or upload.name)
+    content_type = check_attachment(filename, upload.size)
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        filename=filename,
+        content_type=content_type,
+        size=upload.size,
+        internal=bool(comment and comment.internal),
+        uploaded_by=uploaded_by,
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+@transaction.atomic
+def add_comment(
+    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+) -> Comment:
+    """A public reply or an internal note. A staff reply is the first response if none yet."""
+    if not (body or "").strip() and not files:
+        raise ServiceError(_("Write a message."), field="body")
+    is_staff = bool(author and author.is_staff)
+    if internal and not is_staff:
+        raise ServiceError(_("Only support staff can write internal notes."), field="internal")
+    check_attachments(files)
+    ticket = lock(ticket)
+    if ticket.status == Status.CLOSED and not is_staff:
+        raise ServiceError(_("This ticket is closed; please open a new one."), field="body")
+    at = check_past(at, "at", not_before=ticket.received_at)
+    comment = Comment.objects.create(
+        ticket=ticket,
+        author=author,
+        body=body or "",
+        internal=internal,
+        channel=channel,
+        created_at=at,
+        message_id=message_id,
+    )
+    for f in files:
+        add_attachment(ticket, f, uploaded_by=author, comment=comment)
+    change = TicketChange(ticket, author, "comment", at)
+    if not internal:
+        _after_public_comment(change, is_staff)
+    _save(change)
+    transaction.on_commit(lambda: comment_added.send(sender=Comment, comment=comment))
+    return comment
+
+
+def _after_public_comment(change: TicketChange, by_staff: bool) -> None:
+    ticket = change.ticket
+    if by_staff:
+        if ticket.first_response_at is None:
+            change.set("first_response_at", change.at, action="first_response")
+        if ticket.status == Status.NEW:
+            change.set("status", Status.OPEN)
+    elif ticket.status == Status.PENDING:
+        change.set("status", Status.OPEN, action="customer_replied")
+    elif ticket.status == Status.RESOLVED:
+        _reopen(change, _("The customer replied."))
+
+
+@transaction.atomic
+def triage(ticket, *, priority, actor) -> Ticket:
+    """Staff classify the priority; the SLA engine recomputes deadlines from the original times."""
+    if priority not in Priority.values:
+        raise ServiceError(_("Priority must be one of P0, P1, P2, P3."), field="priority")
+    ticket = lock(ticket)
+    change = TicketChange(ticket, actor, "triage", timezone.now())
+    changed = change.set("priority", priority, action="reclassified")
+    if ticket.triaged_at is None:
+        change.set("triaged_at", change.at, public=False)
+    if ticket.status == Status.NEW:
+        change.set("status", Status.OPEN)
+    if changed or change.fields:
+        _save(change)
+    return ticket
+
+
+@transaction.atomic
+def start_diagnosis(ticket, *, actor, at=None) -> Ticket:
+    """The first level of response: a technician began diagnosing. Recorded once."""
+    ticket = lock(ticket)
+    _require_active(ticket)
+    at = check_past(at, "at", not_before=ticket.received_at)
+    change = TicketChange(ticket, actor, "start", at)
+    if ticket.first_response_at is None:
+        change.set("first_response_at", at, action="first_response")
+    if ticket.assignee_id is None and actor and actor.is_staff:
+        change.set("assignee", actor, public=False, action="assigned")
+    if ticket.status == Status.NEW:
+        change.set("status", Status.OPEN)
+    if change.fields:
+        _save(change)
+    return ticket
+
+
+@transaction.atomic
+def resolve(ticket, *, actor, at=None, resolution="") -> Ticket:
+    ticket = lock(ticket)
+    _require_active(ticket)
+    not_before = ticket.first_response_at or ticket.received_at
+    at = check_past(at, "at", not_before=not_before)
+    change = TicketChange(ticket, actor, "resolve", at)
+    if ticket.first_response_at is None:
+        change.set("first_response_at", at, action="first_response")
+    change.set("status", Status.RESOLVED, action="resolved")
+    change.set("resolved_at", at, action="resolved")
+    if resolution:
+        change.set("resolution", resolution)
+    _save(change)
+    return ticket
+
+
+def _require_active(ticket):
+    if ticket.status not in ACTIVE_STATUSES:
+        raise ServiceError(
+            _("This ticket is %s.") % ticket.get_status_display().lower(), field="status"
+        )
+
+
+def _reopen(change: TicketChange, why: str) -> None:
+    change.set("status", Status.OPEN, action="reopened")
+    change.set("resolved_at", None, action="reopened")
+    change.set("closed_at", None, public=False)
+    change.event("reopened", note=why, public=True)
+
+
+@transaction.atomic
+def reopen(ticket, *, actor, reason="") -> Ticket:
+    ticket = lock(ticket)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise ServiceError(_("Only a resolved or closed ticket can be reopened."), field="status")
+    if ticket.status == Status.CLOSED and not actor.is_staff:
+        raise ServiceError(_("This ticket is closed; please open a new one."), field="status")
+    change = TicketChange(ticket, actor, "reopen", timezone.now())
+    _reopen(change, reason)
+    _save(change)
+    return ticket
+
+
+@transaction.atomic
+def set_status(ticket, *, status, actor) -> Ticket:
+    """Generic move used by the admin form; the specific verbs above keep their side effects."""
+    if status not in Status.values:
+        raise ServiceError(_("Unknown status."), field="status")
+    if status == Status.RESOLVED:
+        return resolve(ticket, actor=actor)
+    ticket = lock(ticket)
+    if status == ticket.status:
+        return ticket
+    if status not in TRANSITIONS[ticket.status]:
+        raise ServiceError(
+            _("A %(old)s ticket cannot become %(new)s.")
+            % {"old": ticket.get_status_display(), "new": Status(status).label},
+            field="status",
+        )
+    change = TicketChange(ticket, actor, "status", timezone.now())
+    if status == Status.OPEN and ticket.status in (Status.RESOLVED, Status.CLOSED):
+        _reopen(change, "")
+    else:
+        change.set("status", status)
+    if status == Status.CLOSED:
+        change.set("closed_at", change.at, public=False)
+    _save(change)
+    return ticket
+
+
+@transaction.atomic
+def assign(ticket, *, assignee, actor) -> Ticket:
+    if assignee is not None and not assignee.is_staff:
+        raise ServiceError(_("Only support staff can be assigned."), field="assignee")
+    ticket = lock(ticket)
+    change = TicketChange(ticket, actor, "assign", timezone.now())
+    if change.set("assignee", assignee, public=False, action="assigned"):
+        _save(change)
+    return ticket
+
+
+@transaction.atomic
+def set_exclusion(ticket, *, excluded: bool, reason="", actor) -> Ticket:
+    """Not an Anomaly under the contract (network, client change, unsupported browser)."""
+    if excluded and not reason.strip():
+        raise ServiceError(_("Say why the ticket is excluded."), field="reason")
+    ticket = lock(ticket)
+    change = TicketChange(ticket, actor, "exclusion", timezone.now())
+    change.set("excluded", excluded, action="excluded" if excluded else "included")
+    change.set("exclusion_reason", reason.strip() if excluded else "")
+    if change.fields:
+        _save(change)
+    return ticket
+
+
+@transaction.atomic
+def update_details(ticket, *, actor, **values) -> Ticket:
+    """Subject, description and feature edits from the admin, audited like everything else."""
+    ticket = lock(ticket)
+    change = TicketChange(ticket, actor, "edit", timezone.now())
+    for name in ("subject", "description", "feature"):
+        if name in values:
+            change.set(name, values[name], public=False)
+    if change.fields:
+        _save(change)
+    return ticket
