@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 REFERENCE_RE = re.compile(r"^CS-(\d{1,12})$", re.IGNORECASE)
@@ -158,6 +159,21 @@ class Ticket(models.Model):
     @property
     def region(self) -> str | None:
         return self.organization.region
+
+    @property
+    def response_breached(self) -> bool:
+        return _breached(self.response_due_at, self.first_response_at, self)
+
+    @property
+    def resolution_breached(self) -> bool:
+        return _breached(self.resolution_due_at, self.resolved_at, self)
+
+
+def _breached(due, done, ticket) -> bool:
+    """Late if done after the deadline, or not done and the deadline has passed."""
+    if ticket.excluded or due is None:
+        return False
+    return (done or timezone.now()) > due
 
 
 class CommentQuerySet(models.QuerySet):
