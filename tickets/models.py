@@ -276,3 +276,28 @@ class TicketEvent(models.Model):
 
     def __str__(self):
         return f"{self.ticket_id} {self.action} {self.field}"
+
+
+class OutboundMessage(models.Model):
+    """Every mail the product sends about a ticket, so replies thread back by Message-ID."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="outbound_messages"
+    )
+    message_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=30)
+    to = models.JSONField(default=list)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    auto_submitted = models.CharField(max_length=20, blank=True)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["ticket", "-created_at"], name="outbound_ticket_idx")]
+
+    def __str__(self):
+        return f"{self.kind} to {', '.join(self.to)}"
