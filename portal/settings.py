@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "tickets",
+    "tickets.mail",
     "sla",
     "escalation",
 ]
