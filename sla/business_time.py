@@ -41,7 +41,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "next_business_moment",
 ]
 
-UTC = timezone.utc
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 
@@ -150,7 +149,6 @@ class _Table:
         "cum",
         "cum_end",
         "n",
-        "max_day",
     )
 
     def __init__(self, calendar: BusinessCalendar, lo_ordinal: int, hi_ordinal: int):
@@ -174,7 +172,6 @@ class _Table:
         cum: list[timedelta] = []
         cum_end: list[timedelta] = []
         total = _ZERO
-        max_day = _ZERO
         previous_close = None
         for d in candidates:
             if d in open_dates:
@@ -186,8 +183,7 @@ class _Table:
             length = closing - opening
             if length <= _ZERO or (previous_close is not None and opening < previous_close):
                 raise ValueError(
-                    f"business hours of {d} are empty or overlap the previous day "
-                    "in this time zone"
+                    f"business hours of {d} are empty or overlap the previous day in this time zone"
                 )
             previous_close = closing
             opens.append(opening)
@@ -195,8 +191,6 @@ class _Table:
             cum.append(total)
             total += length
             cum_end.append(total)
-            if length > max_day:
-                max_day = length
 
         self.lo_ordinal = lo_ordinal
         self.hi_ordinal = hi_ordinal
@@ -209,7 +203,6 @@ class _Table:
         self.cum = cum
         self.cum_end = cum_end
         self.n = len(opens)
-        self.max_day = max_day
 
 
 # Tables shared between equal calendars (e.g. a calendar rebuilt per request
@@ -259,15 +252,18 @@ def _extend(calendar: BusinessCalendar, table: _Table, backward: bool) -> _Table
     return _store(calendar, _Table(calendar, lo, hi))
 
 
-def _table_for(calendar: BusinessCalendar, t: datetime) -> _Table:
-    """Return a table whose span contains the instant ``t`` (UTC)."""
+def _cached_table(calendar: BusinessCalendar, t: datetime) -> _Table:
     try:
-        table = calendar.__dict__[_CACHE_ATTR]
+        return calendar.__dict__[_CACHE_ATTR]
     except KeyError:
-        table = _initial_table(calendar, t)
-    while t < table.lo_guard:
+        return _initial_table(calendar, t)
+
+
+def _covering(calendar: BusinessCalendar, table: _Table, lo: datetime, hi: datetime) -> _Table:
+    """Extend ``table`` until business positions of instants in [lo, hi] are exact."""
+    while lo < table.lo_guard:
         table = _extend(calendar, table, backward=True)
-    while table.n == 0 or t >= table.closes[-1]:
+    while (table.n == 0 or hi >= table.closes[-1]) and table.hi_ordinal < _MAX_ORDINAL:
         table = _extend(calendar, table, backward=False)
     return table
 
@@ -296,9 +292,7 @@ def _to_utc(dt: datetime, name: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-def add_business_time(
-    calendar: BusinessCalendar, start: datetime, duration: timedelta
-) -> datetime:
+def add_business_time(calendar: BusinessCalendar, start: datetime, duration: timedelta) -> datetime:
     """Return the instant (aware, UTC) ``duration`` of business time after ``start``.
 
     ``start`` may be outside business hours (counting then begins at the next
@@ -315,7 +309,7 @@ def add_business_time(
     try:
         table = calendar.__dict__[_CACHE_ATTR]
     except KeyError:
-        table = _table_for(calendar, t)
+        table = _initial_table(calendar, t)
     while True:
         closes = table.closes
         if t < table.lo_guard:
@@ -340,6 +334,8 @@ def add_business_time(
 def _position(table: _Table, t: datetime) -> timedelta:
     """Business time from the start of the table span up to instant ``t``."""
     k = bisect_right(table.closes, t)
+    if k >= table.n:  # after the last business day there can ever be
+        return table.cum_end[-1] if table.n else _ZERO
     opening = table.opens[k]
     if t > opening:
         return table.cum[k] + (t - opening)
@@ -351,26 +347,27 @@ def business_time_between(calendar: BusinessCalendar, a: datetime, b: datetime) 
     ta = _to_utc(a, "a")
     tb = _to_utc(b, "b")
     if tb < ta:
-        return -business_time_between(calendar, tb, ta)
+        return -_between_ordered(calendar, tb, ta)
+    return _between_ordered(calendar, ta, tb)
+
+
+def _between_ordered(calendar: BusinessCalendar, ta: datetime, tb: datetime) -> timedelta:
     try:
         table = calendar.__dict__[_CACHE_ATTR]
     except KeyError:
-        table = _table_for(calendar, ta)
-    # Both instants must be read from the same table snapshot.
-    while True:
-        if ta < table.lo_guard:
-            table = _extend(calendar, table, backward=True)
-        elif table.n == 0 or tb >= table.closes[-1]:
-            table = _extend(calendar, table, backward=False)
-        else:
-            break
+        table = _initial_table(calendar, ta)
+    if ta < table.lo_guard or not table.n or tb >= table.closes[-1]:
+        table = _covering(calendar, table, ta, tb)
+    # Both positions are read from the same table snapshot.
     return _position(table, tb) - _position(table, ta)
 
 
 def next_business_moment(calendar: BusinessCalendar, dt: datetime) -> datetime:
     """``dt`` itself (in UTC) if inside business hours, else the next opening."""
     t = _to_utc(dt, "dt")
-    table = _table_for(calendar, t)
+    table = _covering(calendar, _cached_table(calendar, t), t, t)
     k = bisect_right(table.closes, t)
+    if k >= table.n:
+        raise OverflowError("no business time left before the year 9999")
     opening = table.opens[k]
     return t if t >= opening else opening
