@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "tickets",
     "tickets.mail",
     "sla",
+    "sla.availability",
     "escalation",
 ]
 

@@ -1,0 +1,1 @@
+# Incidents, unavailability periods and service credits.
