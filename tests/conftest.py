@@ -34,3 +34,10 @@ def bob(other_org):
 def charlie(db):
     """A support agent."""
     return StaffFactory(username="charlie")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing cost is irrelevant to what the tests check and dominates their run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
