@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("sla.availability.urls")),
     path("", include("tickets.urls")),
 ]

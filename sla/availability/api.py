@@ -1,0 +1,202 @@
+"""REST API: incidents, monthly availability and service credits (SPEC section 6)."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Organization
+from portal.errors import ServiceError
+
+from . import services
+from .models import Incident, ServiceCredit
+
+
+class StaffWritesAuthenticatedReads(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.is_staff
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    organizations = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Organization.objects.all()
+    )
+    ongoing = serializers.BooleanField(source="is_open", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = ["id", "started_at", "ended_at", "summary", "organizations", "ongoing"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            # Clients never learn which other organizations an incident touched.
+            data.pop("organizations", None)
+        return data
+
+
+class IncidentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Outages. Staff record and edit them (each edit is a revision); everyone reads those
+    affecting them: clients see all-organization incidents plus those restricted to theirs."""
+
+    serializer_class = IncidentSerializer
+    permission_classes = [StaffWritesAuthenticatedReads]
+    filterset_fields = {"started_at": ["gte", "lt"], "ended_at": ["isnull"]}
+    ordering_fields = ["started_at", "ended_at"]
+
+    queryset = Incident.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = Incident.objects.prefetch_related("organizations")
+        if getattr(self, "swagger_fake_view", False) or user.is_staff:
+            return qs
+        return qs.affecting(user.organization_id)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.record_incident(
+            actor=self.request.user,
+            started_at=data.get("started_at"),
+            ended_at=data.get("ended_at"),
+            summary=data.get("summary", ""),
+            organizations=data.get("organizations", ()),
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        organizations = data.pop("organizations", None)
+        serializer.instance = services.update_incident(
+            serializer.instance,
+            actor=self.request.user,
+            organizations=organizations,
+            **data,
+        )
+
+
+AVAILABILITY_BODY = inline_serializer(
+    "Availability",
+    {
+        "month": serializers.CharField(),
+        "availability_percent": serializers.FloatField(),
+        "downtime_minutes": serializers.FloatField(),
+        "eligible_minutes": serializers.FloatField(),
+        "excluded_minutes": serializers.FloatField(),
+        "target_percent": serializers.FloatField(),
+        "credits": serializers.IntegerField(),
+    },
+)
+
+
+class AvailabilityView(APIView):
+    """A month's availability (UTC calendar month).
+
+    Clients get their organization's figure. Staff pass `organization=<id>`; without it they
+    get the global figure (incidents affecting every organization, global exclusions only).
+    The current month is measured up to now; a future month is a 400.
+    """
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("month", str, required=True, description="YYYY-MM"),
+            OpenApiParameter("organization", int, description="staff only"),
+        ],
+        responses=AVAILABILITY_BODY,
+    )
+    def get(self, request):
+        month = services.parse_month(request.query_params.get("month"))
+        return Response(services.availability_report(self._organization(request), month))
+
+    def _organization(self, request):
+        user = request.user
+        if not user.is_staff:
+            if user.organization_id is None:
+                raise ServiceError(_("Your account is not linked to an organization."))
+            return user.organization
+        raw = request.query_params.get("organization")
+        if raw in (None, ""):
+            return None
+        if not str(raw).isdigit():
+            raise ServiceError(_("Give an organization id."), field="organization")
+        return get_object_or_404(Organization, pk=int(raw))
+
+
+class CreditSerializer(serializers.ModelSerializer):
+    ticket = serializers.SerializerMethodField()
+    month = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceCredit
+        fields = [
+            "id",
+            "kind",
+            "ticket",
+            "month",
+            "days",
+            "status",
+            "breach_at",
+            "claim_deadline",
+            "organization",
+            "claimed_at",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+    def get_ticket(self, credit) -> str | None:
+        return f"CS-{credit.ticket_id:06d}" if credit.ticket_id else None
+
+    def get_month(self, credit) -> str | None:
+        return f"{credit.month:%Y-%m}" if credit.month else None
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CreditViewSet(viewsets.ReadOnlyModelViewSet):
+    """Service credits: clients see and claim their organization's; staff see all, grant and
+    refuse claims. Another organization's credit is a 404."""
+
+    serializer_class = CreditSerializer
+    filterset_fields = ["organization", "kind", "status"]
+    ordering_fields = ["breach_at", "claim_deadline"]
+
+    def get_queryset(self):
+        return ServiceCredit.objects.visible_to(self.request.user).order_by("-breach_at", "-id")
+
+    @extend_schema(request=None, responses=CreditSerializer)
+    @action(detail=True, methods=["post"])
+    def claim(self, request, pk=None):
+        credit = services.claim(self.get_object(), user=request.user, now=timezone.now())
+        return Response(CreditSerializer(credit, context={"request": request}).data)
+
+    @extend_schema(request=DecisionSerializer, responses=CreditSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def grant(self, request, pk=None):
+        return self._decide(services.grant, request)
+
+    @extend_schema(request=DecisionSerializer, responses=CreditSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAdminUser])
+    def refuse(self, request, pk=None):
+        return self._decide(services.refuse, request)
+
+    def _decide(self, verb, request):
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        credit = verb(self.get_object(), actor=request.user, note=body.validated_data["note"])
+        return Response(CreditSerializer(credit, context={"request": request}).data)

@@ -1,0 +1,157 @@
+"""Staff SLA compliance report: per month, plan, priority and region (read-only)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from tickets.models import Ticket
+
+from . import intervals
+from .models import CreditKind, CreditStatus, ServiceCredit
+
+
+@dataclass
+class ComplianceRow:
+    plan: str
+    priority: str
+    region: str
+    tickets: int = 0
+    response_met: int = 0
+    response_breached: int = 0
+    resolution_met: int = 0
+    resolution_breached: int = 0
+    response_times: list = field(default_factory=list, repr=False)
+    resolution_times: list = field(default_factory=list, repr=False)
+    credits_granted: int = 0  # credit days granted
+
+    @property
+    def median_response(self) -> datetime.timedelta | None:
+        return _median(self.response_times)
+
+    @property
+    def median_resolution(self) -> datetime.timedelta | None:
+        return _median(self.resolution_times)
+
+
+def _median(values) -> datetime.timedelta | None:
+    if not values:
+        return None
+    return datetime.timedelta(seconds=round(statistics.median(values)))
+
+
+def _count(row: ComplianceRow, ticket) -> None:
+    row.tickets += 1
+    if ticket.excluded:
+        return
+    if ticket.response_due_at and (ticket.first_response_at or ticket.response_breached):
+        if ticket.response_breached:
+            row.response_breached += 1
+        else:
+            row.response_met += 1
+    if ticket.resolution_due_at and (ticket.resolved_at or ticket.resolution_breached):
+        if ticket.resolution_breached:
+            row.resolution_breached += 1
+        else:
+            row.resolution_met += 1
+    if ticket.first_response_at:
+        row.response_times.append((ticket.first_response_at - ticket.received_at).total_seconds())
+    if ticket.resolved_at and ticket.first_response_at:
+        row.resolution_times.append((ticket.resolved_at - ticket.first_response_at).total_seconds())
+
+
+def compliance(month: datetime.date, *, plan="", priority="", region="") -> list[ComplianceRow]:
+    """Tickets received in the month, grouped; credit days granted for the month's breaches."""
+    lo, hi = intervals.month_bounds(month)
+    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).select_related(
+        "organization__contract__plan"
+    )
+    if plan:
+        tickets = tickets.filter(organization__contract__plan__slug=plan)
+    if priority:
+        tickets = tickets.filter(priority=priority)
+    if region:
+        tickets = tickets.filter(organization__contract__region=region)
+    rows: dict[tuple, ComplianceRow] = {}
+
+    def row_for(contract, prio):
+        key = (contract.plan.name if contract else "—", prio, contract.region if contract else "—")
+        return rows.setdefault(key, ComplianceRow(*key))
+
+    for ticket in tickets:
+        _count(row_for(getattr(ticket.organization, "contract", None), ticket.priority), ticket)
+    granted = ServiceCredit.objects.filter(status=CreditStatus.GRANTED).filter(
+        Q(kind=CreditKind.RESOLUTION, ticket__received_at__gte=lo, ticket__received_at__lt=hi)
+        | Q(kind=CreditKind.AVAILABILITY, month=month)
+    )
+    if plan:
+        granted = granted.filter(organization__contract__plan__slug=plan)
+    if region:
+        granted = granted.filter(organization__contract__region=region)
+    if priority:
+        granted = granted.filter(kind=CreditKind.RESOLUTION, ticket__priority=priority)
+    for credit in granted.select_related("ticket", "organization__contract__plan"):
+        prio = credit.ticket.priority if credit.ticket_id else "availability"
+        row_for(getattr(credit.organization, "contract", None), prio).credits_granted += credit.days
+    return [rows[key] for key in sorted(rows)]
+
+
+def totals_by_priority(rows: list[ComplianceRow]) -> list[tuple[str, int, int]]:
+    """(priority, resolution met, resolution breached) for the chart."""
+    met: dict[str, int] = defaultdict(int)
+    breached: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.priority.startswith("P"):
+            met[row.priority] += row.resolution_met
+            breached[row.priority] += row.resolution_breached
+    return [(p, met[p], breached[p]) for p in sorted(set(met) | set(breached))]
+
+
+CSV_HEADER = [
+    "month",
+    "plan",
+    "priority",
+    "region",
+    "tickets",
+    "response_met",
+    "response_breached",
+    "resolution_met",
+    "resolution_breached",
+    "median_response_minutes",
+    "median_resolution_minutes",
+    "credit_days_granted",
+]
+
+
+def _minutes(value: datetime.timedelta | None) -> str:
+    return "" if value is None else f"{value.total_seconds() / 60:.1f}"
+
+
+def as_csv(month: datetime.date, rows: list[ComplianceRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow(
+            [
+                f"{month:%Y-%m}",
+                r.plan,
+                r.priority,
+                r.region,
+                r.tickets,
+                r.response_met,
+                r.response_breached,
+                r.resolution_met,
+                r.resolution_breached,
+                _minutes(r.median_response),
+                _minutes(r.median_resolution),
+                r.credits_granted,
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,24 @@
+"""Beat jobs: thin wrappers around the services, each safe to run twice."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services, statement
+
+
+@shared_task(name="availability.expire_credits")
+def expire_credits():
+    return services.expire_credits()
+
+
+@shared_task(name="availability.close_previous_month")
+def close_previous_month():
+    """At any time after a month ends, its availability credits exist (created once)."""
+    month = services.previous_month(services.current_month())
+    return len(services.close_month(month))
+
+
+@shared_task(name="availability.send_statements")
+def send_statements():
+    """On the first business day of the month, email last month's statement (once per org)."""
+    return statement.send_due_statements(timezone.now())
