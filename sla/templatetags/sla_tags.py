@@ -1,0 +1,35 @@
+"""``{% load sla_tags %}``: ``{% sla_status ticket as sla %}``, ``{{ ticket|sla_text }}``,
+``{% sla_badge ticket %}``."""
+
+from django import template
+from django.utils.html import format_html
+
+from sla.display import sla_status as _sla_status
+
+register = template.Library()
+
+
+@register.simple_tag
+def sla_status(ticket):
+    """The ticket's SlaStatus (level, text, title, style)."""
+    return _sla_status(ticket)
+
+
+@register.filter
+def sla_text(ticket) -> str:
+    return _sla_status(ticket).text
+
+
+@register.simple_tag
+def sla_badge(ticket):
+    return badge(_sla_status(ticket))
+
+
+def badge(status):
+    return format_html(
+        '<span class="sla sla-{}" style="{}" title="{}">{}</span>',
+        status.level,
+        status.style,
+        status.title,
+        status.text,
+    )
