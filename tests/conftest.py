@@ -1,3 +1,5 @@
+import functools
+
 import pytest
 
 from tests.factories import ClientFactory, OrganizationFactory, StaffFactory
@@ -41,3 +43,45 @@ def pytest_configure(config):
 
     # Hashing cost is irrelevant to what the tests check and dominates their run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@functools.cache
+def _seed_functions():
+    """The data migrations' RunPython functions, in dependency order (all idempotent)."""
+    from django.db.migrations import RunPython
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    ordered = []
+    for leaf in loader.graph.leaf_nodes():
+        for key in loader.graph.forwards_plan(leaf):
+            if key not in ordered:
+                ordered.append(key)
+    return [
+        op.code
+        for key in ordered
+        for op in loader.graph.nodes[key].operations
+        if isinstance(op, RunPython)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Put back the rows data migrations seed (plans, targets, calendars, rules).
+
+    A transactional test (live server, concurrency, real worker) ends with a flush that
+    empties every table, seeded ones included; the tests after it still need them.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or (
+        "_django_db_helper" in request.fixturenames
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    from accounts.models import Plan
+
+    if not Plan.objects.exists():
+        for seed in _seed_functions():
+            seed(apps, None)

@@ -1,0 +1,254 @@
+"""Ticket, comment and attachment representations. They validate shape; services own the rules."""
+
+import datetime
+
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Organization, User
+
+from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO-8601 with an explicit offset, both ways: a naive time is ambiguous, so refused."""
+
+    default_error_messages = {"naive": _("Give a time with its UTC offset.")}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+    def to_representation(self, value):
+        # "+00:00" rather than DRF's "Z": every ISO-8601 parser reads it.
+        return value.astimezone(datetime.UTC).isoformat() if value else None
+
+
+class PastDateTimeField(AwareDateTimeField):
+    default_error_messages = {"future": _("This time is in the future.")}
+
+    def to_internal_value(self, value):
+        at = super().to_internal_value(value)
+        if at > timezone.now() + datetime.timedelta(seconds=1):
+            self.fail("future")
+        return at
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+
+class AttachmentSerializer(ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "size", "content_type", "download_url"]
+
+    def get_download_url(self, attachment) -> str:
+        path = reverse("attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+# One "PriorityEnum" component in the schema: a second field on the same choices would
+# otherwise make drf-spectacular invent a second name for them.
+NULLABLE_PRIORITY = {"type": "string", "enum": Priority.values, "nullable": True}
+
+
+@extend_schema_field(NULLABLE_PRIORITY)
+class NullablePriorityField(serializers.CharField):
+    pass
+
+
+class TicketSerializer(ModelSerializer):
+    """The list and detail shape (SPEC section 6 names every field before the extras)."""
+
+    suggested_priority = NullablePriorityField(read_only=True, allow_null=True)
+    reference = serializers.CharField(read_only=True)
+    response_breached = serializers.BooleanField(read_only=True)
+    resolution_breached = serializers.BooleanField(read_only=True)
+    organization = serializers.IntegerField(source="organization_id", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
+    assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
+    assignee_username = serializers.CharField(
+        source="assignee.username", read_only=True, default=None
+    )
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "suggested_priority",
+            "organization",
+            "channel",
+            "received_at",
+            "first_response_at",
+            "resolved_at",
+            "response_due_at",
+            "resolution_due_at",
+            "response_breached",
+            "resolution_breached",
+            "escalation_level",
+            "excluded",
+            "exclusion_reason",
+            "feature",
+            "organization_name",
+            "reporter",
+            "assignee",
+            "assignee_username",
+            "triaged_at",
+            "resolution",
+            "created_at",
+            "updated_at",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, ticket) -> str:
+        path = reverse("ticket-detail", args=[ticket.reference])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class TicketDetailSerializer(TicketSerializer):
+    """Adds the files attached at intake (comment files come with their comment)."""
+
+    attachments = serializers.SerializerMethodField()
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "attachments"]
+        read_only_fields = fields
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, ticket):
+        files = [a for a in ticket.attachments.all() if a.comment_id is None and not a.internal]
+        return AttachmentSerializer(files, many=True, context=self.context).data
+
+
+def _files_field():
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        required=False,
+        write_only=True,
+        help_text=_("Files sent as multipart/form-data, repeated under this name."),
+    )
+
+
+STAFF_ONLY_FIELDS = ("organization", "channel", "received_at", "reporter")
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """Intake. Staff log calls for any organization; a client files for its own."""
+
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=50_000)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    feature = serializers.ChoiceField(choices=Feature.choices, required=False)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.select_related("contract__plan"),
+        required=False,
+        help_text=_("Staff only, and required for staff."),
+    )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, required=False, help_text=_("Staff only; default 'api'.")
+    )
+    received_at = PastDateTimeField(
+        required=False, help_text=_("Staff only: when the call came in (past, with offset).")
+    )
+    reporter = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_staff=False),
+        required=False,
+        help_text=_("Staff only: the client who called (username)."),
+    )
+    attachments = _files_field()
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if user.is_staff:
+            return self._validate_for_staff(attrs)
+        for name in STAFF_ONLY_FIELDS:
+            if name in self.initial_data:
+                raise serializers.ValidationError({name: [_("Only support staff can set this.")]})
+        return attrs
+
+    def _validate_for_staff(self, attrs):
+        org = attrs.get("organization")
+        if org is None:
+            raise serializers.ValidationError(
+                {"organization": [_("Staff must say which organization the ticket is for.")]}
+            )
+        reporter = attrs.get("reporter")
+        if reporter is not None and reporter.organization_id != org.pk:
+            raise serializers.ValidationError(
+                {"reporter": [_("This user does not belong to the organization.")]}
+            )
+        return attrs
+
+
+class CommentSerializer(ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author_role = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "body", "internal", "author", "author_role", "created_at", "attachments"]
+        read_only_fields = fields
+
+    def get_author_role(self, comment) -> str | None:
+        return comment.author.role if comment.author else None
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
+    internal = serializers.BooleanField(required=False, default=False)
+    attachments = _files_field()
+
+    def validate_internal(self, value):
+        if value and not self.context["request"].user.is_staff:
+            raise serializers.ValidationError(_("Only support staff can write internal notes."))
+        return value
+
+
+class TriageSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+
+
+class StartSerializer(serializers.Serializer):
+    at = PastDateTimeField(required=False, help_text=_("Past, with offset; default now."))
+
+
+class ResolveSerializer(serializers.Serializer):
+    at = PastDateTimeField(required=False, help_text=_("Past, with offset; default now."))
+    resolution = serializers.CharField(max_length=50_000, required=False, allow_blank=True)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_staff=True, is_active=True), allow_null=True
+    )
+
+
+class ExcludeSerializer(serializers.Serializer):
+    excluded = serializers.BooleanField()
+    reason = serializers.CharField(max_length=5_000, required=False, allow_blank=True, default="")
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5_000, required=False, allow_blank=True, default="")
