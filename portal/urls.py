@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("sla.availability.urls")),
+    path("", include("escalation.urls")),
     path("", include("tickets.urls")),
 ]

@@ -1,0 +1,149 @@
+"""Escalation verbs: a customer's request, the contacts of each level, and notification.
+
+The portal view, the API view and the admin call request_escalation(); the sweep and the
+request both notify through notify(), so an escalation reads the same whichever fired it.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.errors import Conflict, ServiceError
+from tickets.models import Ticket, TicketEvent
+from tickets.services import TicketChange, _save, lock
+
+from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Phase, Trigger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    role: str
+    missing: bool = False  # no contact set: the support team stands in
+    user: object = None
+
+
+def support_team(role: str, *, missing: bool) -> Contact:
+    return Contact(_("Support team"), settings.SUPPORT_TEAM_EMAIL, role, missing=missing)
+
+
+def contact_for(level: int, ticket: Ticket, director: Director | None = None) -> Contact:
+    """Level 0: the assignee (else the team); 1: the CSM; 2: the account manager; 3: the
+    director. A missing contact falls back to the support team and is flagged."""
+    role = str(ROLES[level])
+    if level == 0:
+        person = ticket.assignee
+        if person is None or not person.email:
+            return support_team(role, missing=False)
+    elif level == 3:
+        director = director or Director.load()
+        if not director.email:
+            return support_team(role, missing=True)
+        return Contact(director.name, director.email, role)
+    else:
+        contract = getattr(ticket.organization, "contract", None)
+        attr = "support_manager" if level == 1 else "account_manager"
+        person = getattr(contract, attr, None) if contract else None
+        if person is None or not person.email:
+            return support_team(role, missing=True)
+    name = person.get_full_name() or person.username
+    return Contact(name, person.email, role, user=person)
+
+
+def new_event(ticket, *, level, phase, trigger, reason, at, director=None, requested_by=None):
+    contact = contact_for(level, ticket, director)
+    return EscalationEvent(
+        ticket=ticket,
+        level=level,
+        phase=phase,
+        trigger=trigger,
+        reason=reason,
+        fired_at=at,
+        role=contact.role,
+        contact_name=contact.name,
+        contact_email=contact.email,
+        contact_missing=contact.missing,
+        requested_by=requested_by,
+    )
+
+
+def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
+    """The ticket's audit/timeline row for an escalation: public for levels, internal for
+    warnings (which name the assignee)."""
+    if event.level == 0:
+        note = _("Warning: %(reason)s") % {"reason": event.reason}
+    else:
+        note = _("Escalated to level %(level)s (%(role)s): %(reason)s") % {
+            "level": event.level,
+            "role": event.role,
+            "reason": event.reason,
+        }
+    return TicketEvent(
+        ticket_id=event.ticket_id,
+        at=event.fired_at,
+        actor=actor,
+        kind=TicketEvent.Kind.ESCALATION,
+        action="warning" if event.level == 0 else "escalated",
+        field="" if event.level == 0 else "escalation_level",
+        old_value="" if event.level == 0 else str(event.level - 1),
+        new_value="" if event.level == 0 else str(event.level),
+        note=note,
+        public=event.level > 0,
+    )
+
+
+@transaction.atomic
+def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
+    """A client (own organization) or staff moves the ticket one level up and that level's
+    contact is told. Above level 3 → Conflict (409), nothing changes."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(_("Say why the ticket needs escalating."), field="reason")
+    ticket = lock(ticket)
+    if ticket.escalation_level >= MAX_LEVEL:
+        raise Conflict(_("This ticket is already at the highest level of escalation."))
+    now = timezone.now()
+    phase = Phase.RESPONSE if ticket.first_response_at is None else Phase.RESOLUTION
+    level = ticket.escalation_level + 1
+    event = new_event(
+        ticket,
+        level=level,
+        phase=phase,
+        trigger=Trigger.REQUEST,
+        reason=reason,
+        at=now,
+        requested_by=user,
+    )
+    event.save()
+    change = TicketChange(ticket, user, "escalation", now)
+    ticket.escalation_level = level
+    change.fields.add("escalation_level")
+    row = timeline_event(event, actor=user if getattr(user, "pk", None) else None)
+    change.events.append(row)
+    _save(change)  # the receiver in escalation.apps recomputes next_check_at for the new level
+    notify([event])
+    return event
+
+
+def notify(events) -> int:
+    """Mail each event's contact (and the assignee as a watcher). Idempotent per event:
+    notified_at is set in the same transaction that records the outbound messages."""
+    from .notifications import send_event_mail
+
+    sent = 0
+    now = timezone.now()
+    for event in events:
+        if event.notified_at is not None:
+            continue
+        event.notified_to = send_event_mail(event)
+        event.notified_at = now
+        event.save(update_fields=["notified_at", "notified_to"])
+        sent += 1
+    return sent

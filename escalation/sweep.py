@@ -1,0 +1,324 @@
+"""The SLA sweep: fire the escalation rules that are due, on due tickets only.
+
+Called every minute by escalation.tasks.run_sweep (Celery beat) and by
+`manage.py sla_sweep`. It reads the partial index ticket_next_check_idx and nothing else: a
+ticket that has nothing due is never loaded.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tickets.models import Ticket, TicketEvent
+
+from . import rules as R
+from .models import Director, EscalationEvent, Trigger
+from .services import new_event, timeline_event
+
+log = logging.getLogger(__name__)
+
+# A ticket whose evaluation failed is looked at again this much later, not every minute.
+RETRY_AFTER = datetime.timedelta(minutes=5)
+
+# Stored on the event and shown in the API and the portal (the product's records are English).
+PERCENT_TEXT = {
+    "response": "Response target {percent}% elapsed (due {due})",
+    "resolution": "Resolution target {percent}% elapsed (due {due})",
+}
+
+
+@dataclass
+class SweepResult:
+    batches: int = 0
+    tickets: int = 0
+    warnings: int = 0
+    escalations: int = 0
+    breaches: int = 0
+    errors: int = 0
+    notifications_queued: int = 0
+    event_ids: list = field(default_factory=list, repr=False)
+
+    def counts(self) -> dict:
+        return {
+            "batches": self.batches,
+            "tickets": self.tickets,
+            "warnings": self.warnings,
+            "escalations": self.escalations,
+            "breaches": self.breaches,
+            "errors": self.errors,
+            "notifications_queued": self.notifications_queued,
+        }
+
+    def __str__(self):
+        return " ".join(f"{k}={v}" for k, v in self.counts().items())
+
+
+def sweep(now: datetime.datetime | None = None, batch_size: int = 500) -> SweepResult:
+    """Fire every due escalation, batch by batch, until nothing is due at `now`.
+
+    1. In a transaction, lock up to `batch_size` tickets with next_check_at <= now, oldest
+       first, skipping rows another sweep holds (SELECT … FOR UPDATE SKIP LOCKED; SQLite
+       ignores the locking and serialises writers instead).
+    2. Re-check each ticket under the lock: still active, still due, its current target (the
+       SLA engine's), the plan's rules (in-process cache) and the warnings already sent (one
+       query for the batch).
+    3. Decide every due rule in order: a late sweep fires levels 1, 2, 3 one after the other;
+       a warning only before the deadline (after it, the breach and level 1 say more).
+    4. Insert the EscalationEvents skipping conflicts (ON CONFLICT DO NOTHING; elsewhere
+       bulk_create(ignore_conflicts=True)) — the unique constraints on (ticket, level), and
+       on (ticket, phase) for warnings, are what guarantee "once", locks or not; raise
+       escalation_level, record the breach time (the due time), append the ticket timeline
+       rows, compute next_check_at, and write all tickets with one UPDATE.
+    5. After commit, queue one notify_events task with the batch's new event ids.
+    A ticket whose evaluation raises is logged and looked at again RETRY_AFTER later.
+    """
+    now = now or timezone.now()
+    result = SweepResult()
+    director = None
+    while True:
+        with transaction.atomic():
+            tickets = _lock_due(now, batch_size)
+            if not tickets:
+                break
+            director = director or Director.load()
+            ids = _process(tickets, now, director, result)
+            if ids:
+                result.notifications_queued += 1
+                transaction.on_commit(lambda ids=ids: _queue_notifications(ids))
+        result.batches += 1
+        if len(tickets) < batch_size:
+            break
+    return result
+
+
+def _queue_notifications(ids):
+    from .tasks import notify_events
+
+    notify_events.delay(ids)
+
+
+def _lock_due(now, batch_size) -> list[Ticket]:
+    """Step 1: lock the due ids (index only, no join: the common "nothing due" case costs one
+    small query), then read those rows with their contract and contacts in a second one."""
+    ids = list(
+        Ticket.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at", "id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:batch_size]
+    )
+    if not ids:
+        return []
+    return list(
+        Ticket.objects.filter(pk__in=ids)
+        .select_related(
+            "assignee",
+            "organization__contract__plan",
+            "organization__contract__support_manager",
+            "organization__contract__account_manager",
+        )
+        .order_by("next_check_at", "id")
+    )
+
+
+def _process(tickets, now, director, result) -> list[int]:
+    result.tickets += len(tickets)
+    ids = [t.pk for t in tickets]
+    warned = set(
+        EscalationEvent.objects.filter(ticket_id__in=ids, level=0).values_list("ticket_id", "phase")
+    )
+    events, timeline = [], []
+    for ticket in tickets:
+        try:
+            fired = _evaluate(ticket, now, warned, director, result, timeline)
+        except Exception:  # noqa: BLE001 - one bad ticket must not stop the sweep
+            log.exception("escalation sweep failed on ticket %s", ticket.pk)
+            result.errors += 1
+            ticket.next_check_at = now + RETRY_AFTER
+            continue
+        events.extend(fired)
+        timeline.extend(timeline_event(e) for e in fired)
+    new_ids = _insert_events(events) if events else []
+    if timeline:
+        _insert_timeline(timeline)
+    written_at = timezone.now()  # the row's write time, even when sweeping "as of" --now
+    for ticket in tickets:
+        ticket.updated_at = written_at
+    _write_tickets(tickets)
+    if new_ids is None:
+        # ignore_conflicts leaves pks unset: read back this sweep's rows of these tickets.
+        new_ids = list(
+            EscalationEvent.objects.filter(
+                ticket_id__in=ids, fired_at=now, trigger=Trigger.DEADLINE, notified_at__isnull=True
+            ).values_list("id", flat=True)
+        )
+    return new_ids
+
+
+EVENT_FIELDS = (
+    "ticket",
+    "level",
+    "phase",
+    "trigger",
+    "reason",
+    "fired_at",
+    "role",
+    "contact_name",
+    "contact_email",
+    "contact_missing",
+)
+TIMELINE_FIELDS = (
+    "ticket",
+    "at",
+    "actor",
+    "kind",
+    "action",
+    "field",
+    "old_value",
+    "new_value",
+    "note",
+    "public",
+)
+
+
+def _insert_events(events) -> list[int] | None:
+    """Step 4's insert; a row the unique constraints refuse is skipped, not an error.
+
+    On PostgreSQL ON CONFLICT DO NOTHING RETURNING id also hands back the ids of the rows
+    actually inserted (only those are notified). Elsewhere bulk_create(ignore_conflicts=True)
+    and None: the caller reads the ids back."""
+    if connection.vendor != "postgresql":
+        EscalationEvent.objects.bulk_create(events, ignore_conflicts=True)
+        return None
+    return _pg_insert(
+        EscalationEvent,
+        events,
+        EVENT_FIELDS,
+        constants={"notified_to": "'[]'::jsonb"},
+        tail="ON CONFLICT DO NOTHING RETURNING id",
+    )
+
+
+def _insert_timeline(rows) -> None:
+    if connection.vendor != "postgresql":
+        TicketEvent.objects.bulk_create(rows)
+    else:
+        _pg_insert(TicketEvent, rows, TIMELINE_FIELDS)
+
+
+def _pg_insert(model, objs, names, *, constants=None, tail=""):
+    """INSERT … SELECT FROM unnest(one array per column): one statement and one parameter
+    per column whatever the row count, and none of bulk_create's per-value Python work."""
+    qn = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in names]
+    constants = constants or {}
+    columns = ", ".join(qn(f.column) for f in fields)
+    columns += "".join(f", {qn(name)}" for name in constants)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    extra = "".join(f", {value}" for value in constants.values())
+    # Only identifiers and types from the model's metadata are interpolated; values are params.
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
+    )
+    params = [[getattr(obj, f.attname) for obj in objs] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()] if "RETURNING" in tail else None
+
+
+WRITTEN = (
+    "escalation_level",
+    "response_breached_at",
+    "resolution_breached_at",
+    "next_check_at",
+    "updated_at",
+)
+
+
+def _write_tickets(tickets) -> None:
+    """Step 4's single write. On PostgreSQL one UPDATE … FROM unnest(arrays): Django's
+    bulk_update builds a CASE WHEN per row and field, which costs more than the whole sweep."""
+    if connection.vendor != "postgresql":
+        Ticket.objects.bulk_update(tickets, WRITTEN)
+        return
+    qn = connection.ops.quote_name
+    columns = ", ".join(f"{qn(name)} = v.{qn(name)}" for name in WRITTEN)
+    # Only identifiers from the model's metadata are interpolated; values are parameters.
+    sql = (
+        f"UPDATE {qn(Ticket._meta.db_table)} AS t SET {columns} "  # noqa: S608
+        "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], "
+        "%s::timestamptz[], %s::timestamptz[]) "
+        f"AS v(id, {', '.join(qn(name) for name in WRITTEN)}) WHERE t.id = v.id"
+    )
+    params = [[t.pk for t in tickets]] + [[getattr(t, name) for t in tickets] for name in WRITTEN]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _evaluate(ticket, now, warned, director, result, timeline) -> list[EscalationEvent]:
+    """Steps 2–4 for one ticket, on the instance; returns the events to insert."""
+    if not ticket.is_active or ticket.next_check_at is None or ticket.next_check_at > now:
+        ticket.next_check_at = None if not ticket.is_active else ticket.next_check_at
+        return []
+    target = R.current_target(ticket)
+    if target is None:
+        ticket.next_check_at = None
+        return []
+    contract = getattr(ticket.organization, "contract", None)
+    rules = R.rules_for(contract.plan_id if contract else None, ticket.priority)
+    phase = target.phase
+    decision = R.decide(
+        target,
+        rules,
+        level=ticket.escalation_level,
+        warned=(ticket.pk, phase) in warned,
+        breach_recorded=R.breach_recorded(ticket, phase),
+        now=now,
+    )
+    if decision.breach:
+        setattr(ticket, f"{phase}_breached_at", target.due)
+        result.breaches += 1
+        timeline.append(
+            TicketEvent(
+                ticket_id=ticket.pk,
+                at=target.due,
+                kind=TicketEvent.Kind.SLA,
+                action=f"{phase}_breached",
+                field=f"{phase}_breached_at",
+                new_value=target.due.isoformat(),
+                note=f"{phase.capitalize()} deadline passed.",
+                public=True,
+            )
+        )
+    fired = []
+    for rule in decision.fire:
+        reason = PERCENT_TEXT[phase].format(
+            percent=rule.percent, due=target.due.strftime("%Y-%m-%d %H:%M UTC")
+        )
+        fired.append(
+            new_event(
+                ticket,
+                level=rule.level,
+                phase=phase,
+                trigger=Trigger.DEADLINE,
+                reason=reason,
+                at=now,
+                director=director,
+            )
+        )
+        if rule.level:
+            ticket.escalation_level = max(ticket.escalation_level, rule.level)
+            result.escalations += 1
+        else:
+            result.warnings += 1
+    ticket.next_check_at = decision.next_check_at
+    if ticket.next_check_at is not None and ticket.next_check_at <= now:
+        # Cannot happen by construction; if it did, the loop would take the ticket again.
+        log.error("ticket %s: next check %s not after %s", ticket.pk, ticket.next_check_at, now)
+        ticket.next_check_at = now + RETRY_AFTER
+    return fired

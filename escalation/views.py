@@ -1,0 +1,29 @@
+"""Portal: a client (or staff) requests escalation from the ticket page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal.errors import ServiceError
+from tickets.models import Ticket
+
+from .services import request_escalation
+
+
+@login_required
+@require_POST
+def escalate(request, reference):
+    ticket = get_object_or_404(Ticket.objects.visible_to(request.user).by_reference(reference))
+    try:
+        event = request_escalation(ticket, request.user, request.POST.get("reason", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Escalated to level %(level)s: %(role)s has been notified.")
+            % {"level": event.level, "role": event.role},
+        )
+    return redirect("tickets:detail", reference=ticket.reference)
