@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from accounts.admin import ReadOnlyMixin, StaffAccessMixin
 from accounts.models import Region, User
 from portal.errors import ServiceError
+from portal.paging import TwoEndedPaginator
 
 from . import services
 from .models import Attachment, Channel, Comment, Priority, Ticket, TicketEvent, pk_from_reference
@@ -347,6 +348,7 @@ class TicketAdmin(StaffAccessMixin, admin.ModelAdmin):
     )
     list_select_related = ("organization", "assignee")
     list_per_page = 50
+    paginator = TwoEndedPaginator
     # A second COUNT(*) over the whole table on every page is too slow at 100k tickets.
     show_full_result_count = False
     ordering = ("-received_at",)

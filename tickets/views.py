@@ -6,7 +6,6 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Contract, Region
 from portal.errors import ServiceError
+from portal.paging import TwoEndedPaginator
 
 from . import services
 from .forms import ReplyForm, TicketFilterForm, TicketForm
@@ -44,7 +44,7 @@ def ticket_list(request):
     tickets = Ticket.objects.visible_to(request.user).select_related("organization__contract")
     if form.is_valid():
         tickets = filter_tickets(tickets, form.cleaned_data)
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = TwoEndedPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -1,6 +1,5 @@
 """Ticket endpoints. Tenancy first (visible_to → 404), then role (403), then tickets.services."""
 
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.models import Organization
 from portal.api import Pagination
+from portal.paging import TwoEndedPaginator
 
 from .. import services
 from ..models import Attachment, Channel, Comment, Ticket
@@ -25,25 +25,6 @@ from .filters import TicketFilter, TicketOrdering
 REFERENCE = OpenApiParameter(
     "reference", str, OpenApiParameter.PATH, description="Ticket reference, e.g. CS-000123."
 )
-
-
-class TwoEndedPaginator(Paginator):
-    """Serves pages past the middle by reading the reversed ordering from its start.
-
-    OFFSET makes the database walk every skipped row: the last of 4,000 pages walked 100,000
-    index entries and joined each. Reversed, the last page is the first rows of an index scan
-    the other way. Needs a total ordering (TicketOrdering and Ticket.Meta end on the id).
-    """
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count)
-        if bottom <= self.count // 2 or not self.object_list.ordered:
-            return super().page(number)
-        rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
-        rows.reverse()
-        return self._get_page(rows, number, self)
 
 
 class TicketPagination(Pagination):
