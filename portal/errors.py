@@ -1,4 +1,4 @@
-"""Errors the services raise; every entry point (API, portal, admin, mail) maps them the same way."""
+"""Errors the services raise; every entry point (API, portal, admin, mail) maps them alike."""
 
 
 class ServiceError(Exception):

@@ -26,4 +26,5 @@ def health(request):
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
             checks[name] = f"error: {exc.__class__.__name__}"
     healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "error", **checks}
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from accounts.models import Plan
 from tickets.models import ACTIVE_STATUSES, Status, Ticket, TicketEvent
 
 from . import business_time as bt
@@ -41,6 +42,7 @@ __all__ = [
     "current_target",
     "elapsed_moment",
     "invalidate_calendars",
+    "invalidate_targets",
     "recompute_active",
 ]
 
@@ -135,6 +137,8 @@ def _calendar_day_changed(sender, instance, **kwargs):
 def connect_calendar_signals() -> None:
     for signal in (post_save, post_delete):
         signal.connect(_calendar_day_changed, sender=CalendarDay, dispatch_uid="sla.calendar_day")
+        signal.connect(invalidate_targets, sender=PlanTarget, dispatch_uid="sla.plan_target")
+        signal.connect(invalidate_targets, sender=Plan, dispatch_uid="sla.plan")
 
 
 # --------------------------------------------------------------------------
@@ -147,16 +151,31 @@ def _region(ticket: Ticket) -> str | None:
     return organization.region if organization is not None else None
 
 
+_TARGETS: dict[tuple[int, str], tuple[PlanTarget | None, float]] = {}
+
+
 def _plan_target(ticket: Ticket) -> PlanTarget | None:
+    """The target of the ticket's plan and priority, cached in-process like the calendars.
+
+    Opening a ticket reads it every time, so the cache saves a query on the API's hottest
+    path; edits in this process clear it at once, other processes see them within
+    ``SLA_CALENDAR_CHECK_SECONDS``.
+    """
     contract = getattr(ticket.organization, "contract", None)
     if contract is None:
         return None
-    # One query (with the plan, whose pause flag the receiver reads).
-    return (
-        PlanTarget.objects.select_related("plan")
-        .filter(plan_id=contract.plan_id, priority=ticket.priority)
-        .first()
-    )
+    key = (contract.plan_id, ticket.priority)
+    now = time.monotonic()
+    cached = _TARGETS.get(key)
+    if cached is not None and now - cached[1] < _check_seconds():
+        return cached[0]
+    target = PlanTarget.objects.select_related("plan").filter(plan_id=key[0], priority=key[1])
+    _TARGETS[key] = (target.first(), now)
+    return _TARGETS[key][0]
+
+
+def invalidate_targets(*args, **kwargs) -> None:
+    _TARGETS.clear()
 
 
 def _add(calendar, start, duration: datetime.timedelta, clock: str) -> datetime.datetime:

@@ -85,3 +85,15 @@ def _reference_data(request):
     if not Plan.objects.exists():
         for seed in _seed_functions():
             seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """In-process caches (calendars, targets, rules) must not outlive a rolled-back test."""
+    yield
+    from escalation.rules import clear_cache
+    from sla.engine import invalidate_calendars, invalidate_targets
+
+    invalidate_calendars()
+    invalidate_targets()
+    clear_cache()

@@ -134,9 +134,12 @@ class TicketViewSet(
         return intake
 
     def _own_organization(self):
+        user = self.request.user
+        if "organization" in user._state.fields_cache:
+            return user.organization  # loaded with the token (portal.authentication)
         # One query brings the contract and plan the SLA engine reads while opening.
         qs = Organization.objects.select_related("contract__plan")
-        return qs.get(pk=self.request.user.organization_id)
+        return qs.get(pk=user.organization_id)
 
     @_ticket_response(s.TriageSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"], permission_classes=STAFF_ACTION)
