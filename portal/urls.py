@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api_urls")),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("mail/", include("tickets.mail.urls")),
     path("", include("sla.availability.urls")),
     path("", include("escalation.urls")),
     path("", include("tickets.urls")),

@@ -176,7 +176,7 @@ class TicketDetailSerializer(TicketSerializer):
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, ticket):
         files = [a for a in ticket.attachments.all() if a.comment_id is None and not a.internal]
-        return AttachmentSerializer(files, many=True, context=self.context).data
+        return AttachmentSerializer(files, many=True, context=self.context).data if files else []
 
     def to_representation(self, ticket):
         return {**super().to_representation(ticket), "attachments": self.get_attachments(ticket)}

@@ -1,0 +1,29 @@
+"""Shared helpers for the mail intake tests: corpus loading and store-then-process."""
+
+from pathlib import Path
+
+from django.db import connection
+from django.test import TestCase
+
+from tickets.mail.pipeline import process
+from tickets.mail.store import store
+
+CORPUS = Path(__file__).parent
+
+
+def eml(name: str, **replace) -> bytes:
+    raw = (CORPUS / name).read_bytes()
+    for old, new in replace.items():
+        raw = raw.replace(old.encode(), new.encode())
+    return raw
+
+
+def ingest(raw: bytes, to: str = "premier@eservice.example", mail_from=None):
+    """store() then process(), running on-commit hooks (mail delivery) as a commit would."""
+    if not connection.in_atomic_block:
+        message, _ = store(raw, mail_from, [to] if to else [])
+        return process(message.pk)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        message, _ = store(raw, mail_from, [to] if to else [])
+        message = process(message.pk)
+    return message

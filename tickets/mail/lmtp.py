@@ -1,0 +1,106 @@
+"""LMTP listener (aiosmtpd): the MTA hands over each message; we store it, then queue it.
+
+An MTA (Postfix `mailbox_transport = lmtp:inet:127.0.0.1:8024`) retries on a 4xx reply, so a
+message is acknowledged with 250 only once it is stored. Too large → 552 during DATA.
+"""
+
+import asyncio
+import logging
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.lmtp import LMTP
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger("tickets.mail")
+
+
+def max_message_bytes() -> int:
+    return int(getattr(settings, "EMAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024))
+
+
+def _store_and_queue(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
+    from .pipeline import process
+    from .store import store
+    from .tasks import process_inbound
+
+    close_old_connections()
+    try:
+        message, created = store(raw, mail_from, rcpt_tos)
+        if inline or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+            message = process(message.pk)
+        elif created or message.status == "stored":
+            process_inbound.delay(message.pk)
+        log.info("lmtp stored key=%s status=%s", message.key, message.status)
+        return message.key
+    finally:
+        close_old_connections()
+
+
+class IntakeHandler:
+    def __init__(self, *, inline: bool = False):
+        self.inline = inline
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", errors="surrogateescape")
+        try:
+            await sync_to_async(_store_and_queue, thread_sensitive=False)(
+                raw, envelope.mail_from or "", list(envelope.rcpt_tos), self.inline
+            )
+        except Exception:  # noqa: BLE001 - 451: the MTA keeps it and retries
+            log.exception("lmtp: could not store a message from %s", envelope.mail_from)
+            return "\r\n".join(
+                "451 4.3.0 Could not store the message, try again later" for _ in envelope.rcpt_tos
+            )
+        # LMTP answers once per accepted recipient (RFC 2033).
+        return "\r\n".join("250 2.0.0 OK" for _ in envelope.rcpt_tos)
+
+
+class IntakeLMTP(LMTP):
+    """aiosmtpd's LMTP with an RFC 3463 size refusal, one reply per recipient (RFC 2033)."""
+
+    async def push(self, status: str) -> None:
+        if status.startswith("552 Error: Too much mail data"):
+            count = len(getattr(self.envelope, "rcpt_tos", None) or [None])
+            log.warning("lmtp: refused a message over %s bytes", self.data_size_limit)
+            for _ in range(count):
+                await super().push("552 5.3.4 Message too big")
+            return
+        await super().push(status)
+
+
+class LMTPController(Controller):
+    def factory(self):
+        return IntakeLMTP(
+            self.handler,
+            data_size_limit=max_message_bytes(),
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            ident="eService LMTP",
+        )
+
+
+def controller(host: str = "127.0.0.1", port: int = 8024, *, inline: bool = False):
+    return LMTPController(IntakeHandler(inline=inline), hostname=host, port=port)
+
+
+def serve(host: str, port: int, *, inline: bool = False) -> None:
+    # aiosmtpd logs every connection at INFO; keep our one line per message readable.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    ctl = controller(host, port, inline=inline)
+    ctl.start()
+    log.info("LMTP listening on %s:%s (max %s bytes)", host, port, max_message_bytes())
+    try:
+        asyncio.run(_forever())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctl.stop()
+
+
+async def _forever():
+    while True:
+        await asyncio.sleep(3600)

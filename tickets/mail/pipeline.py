@@ -1,0 +1,420 @@
+"""Processing of a stored inbound message: loops out, route, thread, ticket or comment, ack.
+
+process() is what every transport calls after store(): ingest_email, the LMTP listener, the
+IMAP poller, the anymail webhook receiver, the Celery task and the admin's "retry" action.
+"""
+
+import datetime
+import logging
+import re
+import traceback
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from accounts.services import organization_for_email
+from portal.errors import ServiceError
+from tickets import services
+from tickets.models import Channel, Comment, OutboundMessage, Priority, Status, Ticket
+from tickets.outbound import mail_domain, send_ticket_mail, ticket_subject
+from tickets.validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachment
+
+from . import parse
+from .models import PROCESSABLE, AutoReply, InboundMessage, InboundStatus
+from .trim import trim_reply
+
+log = logging.getLogger("tickets.mail")
+
+SUBJECT_REFERENCE_RE = re.compile(r"\[(CS-\d{6,12})\]")
+ACKS_PER_HOUR = 5
+SAVED_FIELDS = [
+    "status",
+    "reason",
+    "ticket",
+    "comment",
+    "html",
+    "processed_at",
+    "error",
+    "traceback",
+    "attempts",
+]
+
+
+@dataclass
+class Intake:
+    """What processing learns about one message; pipeline functions fill it in."""
+
+    message: InboundMessage
+    env: parse.Envelope
+    body: parse.Content
+    sender: object = None
+    organization: object = None
+    queue: str = ""
+    files: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
+
+
+def process(pk: int) -> InboundMessage:
+    """Process one stored message; never raises.
+
+    1. Claim the row inside the transaction (SELECT … FOR UPDATE, or a compare-and-swap
+       UPDATE on SQLite) and re-check its status under the lock: a concurrent second
+       delivery or retry waits, then finds it done and does nothing.
+    2. Handle it; every write (ticket, comment, contact, outbound mail row) shares the
+       transaction, so a failure leaves nothing half-done.
+    3. On an exception, roll back and record the error and traceback in a separate
+       transaction: the message stays stored, visible and re-processable.
+    """
+    try:
+        with transaction.atomic():
+            message = _claim(pk)
+            if message.status == InboundStatus.PROCESSING:
+                _handle(message)
+                message.processed_at = timezone.now()
+                message.error = message.traceback = ""
+                message.save(update_fields=SAVED_FIELDS)
+    except Exception as exc:  # noqa: BLE001 - recorded on the row, never lost
+        log.exception("inbound %s failed", pk)
+        InboundMessage.objects.filter(pk=pk, status__in=PROCESSABLE).update(
+            status=InboundStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            traceback=traceback.format_exc()[-20000:],
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+        )
+        message = InboundMessage.objects.get(pk=pk)
+    log.info("inbound %s key=%s status=%s", pk, message.key, message.status)
+    return message
+
+
+def _claim(pk: int) -> InboundMessage:
+    """The row, locked, with status PROCESSING if this call may process it."""
+    if connection.features.has_select_for_update:
+        message = InboundMessage.objects.select_for_update().get(pk=pk)
+        if message.status in PROCESSABLE:
+            message.status = InboundStatus.PROCESSING
+            message.attempts += 1
+        return message
+    # SQLite has no row locks: a compare-and-swap UPDATE takes the write lock first.
+    InboundMessage.objects.filter(pk=pk, status__in=PROCESSABLE).update(
+        status=InboundStatus.PROCESSING, attempts=F("attempts") + 1
+    )
+    return InboundMessage.objects.get(pk=pk)
+
+
+def _handle(message: InboundMessage) -> None:
+    raw = bytes(message.raw)
+    msg = parse.parse(raw)
+    intake = Intake(message, _envelope(message, msg), parse.content(msg, raw))
+    message.html = intake.body.html
+    reason = _loop_reason(intake)
+    if reason:
+        return _finish(message, InboundStatus.IGNORED, reason)
+    intake.queue = _queue(message)
+    address = intake.env.from_address or message.envelope_from.lower()
+    intake.sender = _known_user(address)
+    if intake.sender is None:
+        organization = organization_for_email(address) if address else None
+        if organization is None:
+            return _quarantine(intake, address, "unknown sender")
+        intake.sender = _create_contact(address, intake.env.from_name, organization)
+    intake.organization = intake.sender.organization
+    _split_attachments(intake)
+    ticket = _thread(intake)
+    if ticket is not None:
+        return _reply(intake, ticket)
+    if intake.sender.is_staff:
+        return _finish(message, InboundStatus.QUARANTINED, "staff mail about no ticket")
+    if intake.organization is None:
+        return _quarantine(intake, address, "sender has no organization")
+    return _new_ticket(intake)
+
+
+def _envelope(message: InboundMessage, msg) -> parse.Envelope:
+    """The header fields store() already parsed, plus the loop markers."""
+    return parse.Envelope(
+        key=message.key,
+        message_id="" if message.key.startswith("sha256:") else message.key,
+        subject=message.subject,
+        from_address=message.from_address,
+        from_name=parse.display_name(msg),
+        to_addresses=message.to_addresses,
+        date=message.date,
+        in_reply_to=message.in_reply_to,
+        references=message.references,
+        auto_reason=parse.auto_reason(msg, message.from_address),
+    )
+
+
+def _finish(message, status, reason="", ticket=None, comment=None) -> None:
+    message.status = status
+    message.reason = reason[:200]
+    message.ticket = ticket
+    message.comment = comment
+
+
+# --- loops and routing ----------------------------------------------------------------------
+
+
+def _loop_reason(intake: Intake) -> str:
+    message = intake.message
+    if message.envelope_from.strip() == "<>":
+        return "null envelope sender (bounce)"
+    if intake.env.auto_reason:
+        return intake.env.auto_reason
+    message_id = intake.env.message_id
+    # Only ids under the product's domain can be its own (tickets.outbound.new_message_id).
+    if (
+        message_id.endswith(f"@{mail_domain()}>")
+        and OutboundMessage.objects.filter(message_id=message_id).exists()
+    ):
+        return "a message this product sent"
+    return ""
+
+
+def local_part(address: str) -> str:
+    """'Premier+acme@Example.com' → 'premier' (plus-addressing folded, case ignored)."""
+    return address.rpartition("@")[0].split("+", 1)[0].strip().strip("<>\"'").lower()
+
+
+def _queue(message: InboundMessage) -> str:
+    """The plan slug of the first intake address among the recipients ('' when none)."""
+    intake = {k.lower(): v for k, v in settings.INTAKE_ADDRESSES.items()}
+    for address in [*message.envelope_to, *message.to_addresses]:
+        slug = intake.get(local_part(str(address)))
+        if slug:
+            return slug
+    return ""
+
+
+def _known_user(address: str):
+    if not address:
+        return None
+    users = get_user_model().objects.filter(email__iexact=address, is_active=True)
+    users = users.select_related("organization__contract__plan")
+    return users.order_by("-is_staff", "id").first()
+
+
+def _create_contact(address: str, name: str, organization):
+    """A contact for a sender from a client organization's domain: no usable password."""
+    User = get_user_model()
+    base = re.sub(r"[^\w.@+-]", "", address)[:140] or "contact"
+    username = base
+    while User.objects.filter(username__iexact=username).exists():
+        username = f"{base[:130]}-{get_random_string(6).lower()}"
+    first, _, last = (name or "").partition(" ")
+    user = User(username=username, email=address, organization=organization)
+    user.first_name, user.last_name = first[:150], last[:150]
+    user.set_unusable_password()
+    user.save()
+    log.info("created contact %s for %s", username, organization)
+    return user
+
+
+def _may_auto_reply(address: str, kind: str, limit: int, window: datetime.timedelta) -> bool:
+    """At most `limit` automatic mails of a kind per address per window (no mail storms)."""
+    now = timezone.now()
+    sent = AutoReply.objects.filter(address=address, kind=kind, sent_at__gte=now - window)
+    if sent.count() >= limit:
+        return False
+    AutoReply.objects.create(address=address, kind=kind, sent_at=now)
+    return True
+
+
+def _thread_headers(env: parse.Envelope) -> dict:
+    if not env.message_id:
+        return {}
+    refs = [r for r in env.references if r != env.message_id][-10:] + [env.message_id]
+    return {"In-Reply-To": env.message_id, "References": " ".join(refs)}
+
+
+def _quarantine(intake: Intake, address: str, reason: str) -> None:
+    _finish(intake.message, InboundStatus.QUARANTINED, reason)
+    if not address or not _may_auto_reply(
+        address, AutoReply.Kind.QUARANTINE, 1, datetime.timedelta(hours=24)
+    ):
+        return
+    body = (
+        "Hello,\n\n"
+        "Thank you for your message. We could not match your address to a customer account, "
+        "so it has been set aside for our support team to review.\n\n"
+        "If your organization has a support contract, please ask your organization's "
+        "administrator or your Customer Support Manager to add you as a contact, or sign in "
+        f"to the support portal at {settings.SITE_URL} and open the ticket there.\n\n"
+        "This is an automatic reply; replies to it are not monitored.\n\n— eService support\n"
+    )
+    send_ticket_mail(
+        ticket=None,
+        to=[address],
+        subject=f"Re: {intake.env.subject or 'your message'}"[:300],
+        body=body,
+        kind="quarantine",
+        auto_submitted="auto-replied",
+        headers=_thread_headers(intake.env),
+    )
+
+
+# --- threading --------------------------------------------------------------------------------
+
+
+def _thread(intake: Intake) -> Ticket | None:
+    """The ticket this message answers, if the sender may write to it (tenancy guard)."""
+    env, sender = intake.env, intake.sender
+    candidates = Ticket.objects.visible_to(sender).select_related("organization")
+    match = SUBJECT_REFERENCE_RE.search(env.subject)
+    if match:
+        ticket = candidates.by_reference(match.group(1)).first()
+        if ticket is not None:
+            return ticket
+    ids = [i for i in [env.in_reply_to, *env.references] if i]
+    if not ids:
+        return None
+    ticket_ids = list(
+        OutboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+            "ticket_id", flat=True
+        )
+    )
+    ticket_ids += InboundMessage.objects.filter(key__in=ids, ticket__isnull=False).values_list(
+        "ticket_id", flat=True
+    )
+    ticket_ids += Comment.objects.filter(message_id__in=ids).values_list("ticket_id", flat=True)
+    return candidates.filter(pk__in=ticket_ids).order_by("-received_at", "-id").first()
+
+
+def _reopen_window() -> datetime.timedelta:
+    return datetime.timedelta(days=getattr(settings, "EMAIL_REOPEN_DAYS", 14))
+
+
+def _reply(intake: Intake, ticket: Ticket) -> None:
+    by_staff = intake.sender.is_staff
+    too_old = ticket.status == Status.CLOSED or (
+        ticket.status == Status.RESOLVED
+        and ticket.resolved_at is not None
+        and ticket.resolved_at < timezone.now() - _reopen_window()
+    )
+    if too_old and not by_staff:
+        return _new_ticket(intake, follows=ticket)
+    text = trim_reply(intake.body.text) or "(no text)"
+    comment = services.add_comment(
+        ticket,
+        author=intake.sender,
+        body=text,
+        channel=Channel.EMAIL,
+        files=intake.files,
+        at=min(intake.message.received_at, timezone.now()),
+        message_id=intake.env.message_id,
+    )
+    _note_refused(ticket, intake.refused)
+    _finish(intake.message, InboundStatus.DONE, "reply", ticket=ticket, comment=comment)
+
+
+# --- new tickets ------------------------------------------------------------------------------
+
+
+def _split_attachments(intake: Intake) -> None:
+    for attachment in intake.body.attachments:
+        try:
+            check_attachment(attachment.name, attachment.size)
+        except ServiceError as exc:
+            intake.refused.append((attachment.name, exc.message))
+            continue
+        if len(intake.files) >= MAX_ATTACHMENTS_PER_MESSAGE:
+            intake.refused.append((attachment.name, "too many files in one message"))
+            continue
+        intake.files.append(ContentFile(attachment.data, name=attachment.name))
+
+
+def _note_refused(ticket: Ticket, refused: list) -> None:
+    """An internal note: a refused attachment is never silently dropped."""
+    if refused:
+        lines = "\n".join(f"- {name}: {why}" for name, why in refused)
+        _system_note(ticket, f"Attachments refused from the email:\n{lines}")
+
+
+def _system_note(ticket: Ticket, text: str) -> Comment:
+    # services.add_comment requires a staff author for internal notes; the pipeline has none.
+    return Comment.objects.create(
+        ticket=ticket,
+        author=None,
+        body=text,
+        internal=True,
+        channel=Channel.EMAIL,
+        created_at=timezone.now(),
+    )
+
+
+def _new_ticket(intake: Intake, follows: Ticket | None = None) -> None:
+    env = intake.env
+    ticket = services.open_ticket(
+        organization=intake.organization,
+        reporter=intake.sender,
+        subject=_strip_reference(env.subject) or "(no subject)",
+        description=intake.body.text or "(no text)",
+        priority=Priority.P0 if parse.priority_flag(env.subject) else None,
+        channel=Channel.EMAIL,
+        received_at=min(intake.message.received_at, timezone.now()),
+        files=intake.files,
+    )
+    notes = []
+    if follows is not None:
+        Ticket.objects.filter(pk=ticket.pk).update(follows=follows)
+        ticket.follows = follows
+        notes.append(f"Follows {follows.reference}, which was {follows.status}.")
+    plan = _plan_slug(intake.organization)
+    if intake.queue and plan and intake.queue != plan:
+        notes.append(f"Sent to the {intake.queue} address; the contract's plan is {plan}.")
+    if notes:
+        _system_note(ticket, "\n".join(notes))
+    _note_refused(ticket, intake.refused)
+    _finish(intake.message, InboundStatus.DONE, "new ticket", ticket=ticket)
+    _acknowledge(intake, ticket)
+
+
+def _strip_reference(subject: str) -> str:
+    return SUBJECT_REFERENCE_RE.sub("", subject).strip()
+
+
+def _plan_slug(organization) -> str:
+    contract = getattr(organization, "contract", None)
+    return contract.plan.slug if contract else ""
+
+
+def _acknowledge(intake: Intake, ticket: Ticket) -> None:
+    address = intake.sender.email
+    if not _may_auto_reply(address, AutoReply.Kind.ACK, ACKS_PER_HOUR, datetime.timedelta(hours=1)):
+        return
+    lines = [
+        "Hello,",
+        "",
+        f"We have received your request and opened ticket {ticket.reference}.",
+        f"Priority: {ticket.get_priority_display()}"
+        + (" (suggested; our team confirms it at triage)" if ticket.suggested_priority else ""),
+    ]
+    if ticket.response_due_at:
+        due = ticket.response_due_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"First response due by: {due}")
+    if intake.refused:
+        lines += ["", "These attachments were not accepted:"]
+        lines += [f"- {name}: {why}" for name, why in intake.refused]
+    lines += [
+        "",
+        f"Follow it at {settings.SITE_URL}/tickets/{ticket.reference}/ or reply to this email, "
+        f"keeping [{ticket.reference}] in the subject.",
+        "",
+        "— eService support",
+    ]
+    send_ticket_mail(
+        ticket=ticket,
+        to=[address],
+        subject=ticket_subject(ticket, ticket.subject),
+        body="\n".join(lines) + "\n",
+        kind="ack",
+        auto_submitted="auto-replied",
+        headers=_thread_headers(intake.env),
+    )

@@ -1,0 +1,66 @@
+"""Store first: every transport calls store() before anything can go wrong in processing."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import parse
+from .models import InboundMessage
+
+log = logging.getLogger("tickets.mail")
+
+
+def _row(raw: bytes, mail_from, rcpt_tos, received_at) -> InboundMessage:
+    env = parse.envelope(raw)
+    return InboundMessage(
+        key=env.key,
+        raw=raw,
+        envelope_from=(mail_from or "")[:320],
+        envelope_to=[str(r).strip().lower() for r in rcpt_tos or ()],
+        subject=env.subject,
+        from_address=env.from_address[:320],
+        to_addresses=env.to_addresses,
+        date=env.date,
+        in_reply_to=env.in_reply_to[:500],
+        references=env.references,
+        received_at=received_at or timezone.now(),
+    )
+
+
+def store(raw: bytes, mail_from=None, rcpt_tos=(), *, received_at=None):
+    """Save the raw message keyed by Message-ID (or its digest) → (message, created).
+
+    A second delivery of the same message, even a concurrent one, yields the existing row.
+    """
+    row = _row(raw, mail_from, rcpt_tos, received_at)
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        existing = InboundMessage.objects.filter(key=row.key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def store_many(items, *, received_at=None) -> list[InboundMessage]:
+    """Batch form of store() for bulk imports: one INSERT per batch, duplicates skipped.
+
+    items: iterable of (raw, mail_from, rcpt_tos). Returns the stored rows that still need
+    processing (new ones, and earlier ones left stored or failed), in input order.
+    """
+    rows = [_row(raw, mail_from, rcpt, received_at) for raw, mail_from, rcpt in items]
+    InboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    keys = [r.key for r in rows]
+    by_key = {
+        m.key: m for m in InboundMessage.objects.filter(key__in=keys).only("pk", "key", "status")
+    }
+    seen, pending = set(), []
+    for key in keys:
+        message = by_key.get(key)
+        if message and key not in seen and message.status in ("stored", "failed"):
+            pending.append(message)
+        seen.add(key)
+    return pending

@@ -1,0 +1,18 @@
+"""Celery entry points; thin wrappers over pipeline and imap."""
+
+from celery import shared_task
+
+
+@shared_task(name="mail.process_inbound")
+def process_inbound(pk: int) -> str:
+    from .pipeline import process
+
+    return process(pk).status
+
+
+@shared_task(name="mail.poll_imap")
+def poll_imap() -> int:
+    from .imap import imap_url, poll
+
+    url = imap_url()
+    return poll(url) if url else 0
