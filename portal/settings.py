@@ -132,7 +132,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="eService <support@eservice.localhost>")
 SUPPORT_TEAM_EMAIL = env.str("SUPPORT_TEAM_EMAIL", default="support-team@eservice.localhost")
-SUPPORT_EMAIL_DOMAIN = env.str("SUPPORT_EMAIL_DOMAIN", default="eservice.localhost")
+# Empty: the domain of DEFAULT_FROM_EMAIL (tickets.outbound.mail_domain).
+SUPPORT_EMAIL_DOMAIN = env.str("SUPPORT_EMAIL_DOMAIN", default="")
 # Inbound mail: reopen a resolved ticket on a reply within this many days, else link a new one.
 EMAIL_REOPEN_DAYS = env.int("EMAIL_REOPEN_DAYS", default=14)
 EMAIL_MAX_MESSAGE_BYTES = env.int("EMAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)

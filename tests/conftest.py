@@ -57,9 +57,11 @@ def _seed_functions():
         for key in loader.graph.forwards_plan(leaf):
             if key not in ordered:
                 ordered.append(key)
+    ours = {"accounts", "tickets", "mail", "sla", "availability", "escalation"}
     return [
         op.code
         for key in ordered
+        if key[0] in ours
         for op in loader.graph.nodes[key].operations
         if isinstance(op, RunPython)
     ]

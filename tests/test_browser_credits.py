@@ -2,13 +2,10 @@
 
 import datetime
 import os
-from pathlib import Path
 
 import pytest
-from django.urls import include, path
 from django.utils import timezone
 
-from portal import urls as root_urls
 from sla.availability.models import Incident, ServiceCredit
 from tests.factories import ClientFactory, OrganizationFactory
 
@@ -28,18 +25,16 @@ LAUNCH_ARGS = [
 ]
 LAPTOP = {"width": 1366, "height": 900}
 
-urlpatterns = [path("", include("sla.availability.urls")), *root_urls.urlpatterns]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.urls(__name__),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
 ]
 
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         yield browser

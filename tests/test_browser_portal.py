@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from accounts.models import Plan
 from tests.factories import ClientFactory, OrganizationFactory, TicketFactory
 from tickets.models import Ticket
 
@@ -29,16 +28,15 @@ SHOTS = Path("/tmp")
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed rows; serialized_rollback restores the seeded plans
-    # that the flush between transactional tests would otherwise remove.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
+    # The live server needs committed rows.
+    pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
         yield browser
@@ -47,11 +45,6 @@ def browser():
 
 @pytest.fixture
 def dana():
-    # Belt and braces: serialized_rollback should restore the seeded plans after another
-    # transactional test flushed them, but does not always when other modules run first.
-    Plan.objects.get_or_create(
-        slug="platinum", defaults={"name": "Platinum", "intake_local_part": "premier"}
-    )
     org = OrganizationFactory(name="Initech")
     for i in range(6):  # something to look at in the list
         TicketFactory(organization=org, subject=f"Heatmap gap on landing page #{i}")

@@ -10,8 +10,8 @@ from escalation.sweep import sweep
 from tests.test_escalation_sweep import L3, open_p1
 from tickets.models import Ticket
 
-# serialized_rollback: the flush after a transactional test would drop the seeded plans.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Seeded rows come back after the flush through the conftest _reference_data fixture.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_two_concurrent_sweeps_fire_each_level_exactly_once(alice):

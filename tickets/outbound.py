@@ -6,6 +6,7 @@ intake can recognise replies (In-Reply-To / References) and never answers an aut
 
 import logging
 import uuid
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -18,7 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def mail_domain() -> str:
-    return getattr(settings, "SUPPORT_EMAIL_DOMAIN", "eservice.localhost")
+    """The domain of the intake addresses and of every Message-ID the product makes."""
+    if settings.SUPPORT_EMAIL_DOMAIN:
+        return settings.SUPPORT_EMAIL_DOMAIN
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "eservice.localhost"
 
 
 def new_message_id(ticket=None) -> str:

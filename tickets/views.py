@@ -1,8 +1,6 @@
 """The customer portal. Every lookup starts from a `visible_to(user)` queryset; every change
 goes through tickets.services, whose ServiceError lands on the form field it names."""
 
-from email.utils import parseaddr
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,6 +28,7 @@ from .models import (
     TicketEvent,
     pk_from_reference,
 )
+from .outbound import mail_domain
 
 PAGE_SIZE = 25
 
@@ -242,14 +241,6 @@ def attachment_download(request, pk):
 # --- contact ------------------------------------------------------------------------------
 
 
-def support_email_domain() -> str:
-    configured = getattr(settings, "SUPPORT_EMAIL_DOMAIN", "")
-    if configured:
-        return configured
-    address = parseaddr(getattr(settings, "DEFAULT_FROM_EMAIL", ""))[1]
-    return address.rpartition("@")[2] or "eservice.localhost"
-
-
 def contact(request):
     """Public: hours, phone lines, intake addresses and who to escalate to."""
     contract = _contract_of(request.user)
@@ -258,7 +249,7 @@ def contact(request):
         {"code": code, "label": label, "phone": phones.get(code, "")}
         for code, label in Region.choices
     ]
-    domain = support_email_domain()
+    domain = mail_domain()
     return render(
         request,
         "portal/contact.html",
