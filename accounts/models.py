@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -105,6 +106,13 @@ class User(AbstractUser):
     is_org_admin = models.BooleanField(default=False)
     language = models.CharField(max_length=8, blank=True)
     phone = models.CharField(max_length=40, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        indexes = [
+            # Read by the mail intake, which finds senders with email__iexact.
+            models.Index(Upper("email"), name="user_email_upper_idx"),
+        ]
 
     @property
     def role(self) -> str:

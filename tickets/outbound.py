@@ -65,7 +65,9 @@ def send_ticket_mail(
     recipients = sorted({a.strip() for a in to if a and a.strip()})
     if not recipients:
         return None
-    extra = {**thread_headers(ticket), **(headers or {})}
+    headers = headers or {}
+    # A caller answering a given message threads to it; spare the lookup of our first mail.
+    extra = {**(thread_headers(ticket) if "In-Reply-To" not in headers else {}), **headers}
     message = OutboundMessage.objects.create(
         ticket=ticket,
         message_id=new_message_id(ticket),

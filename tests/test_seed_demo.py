@@ -1,0 +1,108 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Contract, Organization, User
+from portal.management.commands.seed_demo import DEMO_PASSWORD
+from tickets.models import Channel, Comment, Priority, Status, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (Organization, Contract, User, Ticket, Comment, TicketEvent)
+    }
+
+
+def test_one_demo_organization_per_region_with_its_contract():
+    seed()
+    contracts = Contract.objects.select_related("organization", "plan")
+    assert {c.region: c.organization.name for c in contracts} == {
+        "GMT": "Demo Retail (GMT)",
+        "US-EST": "Demo Travel (US-EST)",
+        "US-PST": "Demo Media (US-PST)",
+    }
+    assert sorted(c.plan.slug for c in contracts) == ["platinum", "platinum", "standard"]
+    morgan, avery = User.objects.get(username="morgan"), User.objects.get(username="avery")
+    for contract in contracts:
+        assert (contract.support_manager, contract.account_manager) == (morgan, avery)
+        assert contract.start_date <= timezone.localdate() <= contract.end_date
+        assert contract.organization.email_domains[0].endswith(".demo.example")
+
+
+def test_demo_users_and_their_roles():
+    output = seed()
+    clients = {u.username: u for u in User.objects.filter(is_staff=False)}
+    assert set(clients) == {"alice_gmt", "bob_est", "carol_pst"}
+    for client in clients.values():
+        assert client.is_org_admin and client.organization is not None
+        domain = client.email.rpartition("@")[2]
+        assert domain in client.organization.email_domains
+    staff = set(User.objects.filter(is_staff=True).values_list("username", flat=True))
+    assert staff == {"sam", "morgan", "avery", "admin"}
+    assert User.objects.get(username="admin").is_superuser
+    assert not User.objects.filter(is_superuser=True).exclude(username="admin").exists()
+    for user in User.objects.all():
+        assert user.check_password(DEMO_PASSWORD), user.username
+    # The passwords are shown once, marked as demo-only.
+    assert output.count(DEMO_PASSWORD) == 7
+    assert "DEMO ONLY" in output
+
+
+def test_tickets_in_every_state_made_through_the_services():
+    seed()
+    now = timezone.now()
+    tickets = Ticket.objects.all()
+    assert {t.status for t in tickets} == set(Status.values)
+    assert {t.organization.contract.region for t in tickets} == {"GMT", "US-EST", "US-PST"}
+    for ticket in tickets:
+        assert ticket.received_at < now
+        assert ticket.events.filter(action="opened").exists(), ticket  # audited: a service
+        for moment in (ticket.first_response_at, ticket.resolved_at, ticket.closed_at):
+            assert moment is None or ticket.received_at <= moment <= now
+        for comment in ticket.comments.all():
+            assert ticket.received_at <= comment.created_at <= now
+    phone = tickets.get(channel=Channel.PHONE)
+    assert phone.priority == Priority.P0 and phone.reporter.username == "bob_est"
+    assert phone.events.get(action="opened").actor.username == "sam"
+    excluded = tickets.get(excluded=True)
+    assert excluded.exclusion_reason
+    assert Comment.objects.filter(internal=True).exists()
+    assert Comment.objects.filter(internal=False, author__is_staff=True).exists()
+    assert Comment.objects.filter(internal=False, author__is_staff=False).exists()
+    assert tickets.filter(priority="P1", suggested_priority="P0").exists()  # re-classified
+    assert tickets.filter(status=Status.NEW, triaged_at__isnull=True).exists()
+
+
+def test_second_run_creates_nothing_and_says_so():
+    seed()
+    before = counts()
+    output = seed()
+    assert counts() == before
+    assert "already" in output.lower()
+    assert DEMO_PASSWORD not in output
+
+
+def test_existing_superuser_is_kept(django_user_model):
+    # The set-up in the spec creates a superuser "admin" first; seeding must not fail on it.
+    django_user_model.objects.create_superuser("admin", "root@example.com", "their-own-pw-1")
+    output = seed()
+    admin = User.objects.get(username="admin")
+    assert admin.check_password("their-own-pw-1")
+    assert "password unchanged" in output
+    assert Ticket.objects.count() >= 5
