@@ -7,13 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import StaffAccessMixin
 from tickets.models import Ticket
 
 from .models import ContractContacts, Director, EscalationEvent, EscalationRule, OnCallShift
 
 
 @admin.register(EscalationRule)
-class EscalationRuleAdmin(admin.ModelAdmin):
+class EscalationRuleAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["__str__", "plan", "priority", "percent", "action"]
     list_editable = ["priority", "percent", "action"]
     list_filter = ["plan", "action"]
@@ -21,7 +22,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Director)
-class DirectorAdmin(admin.ModelAdmin):
+class DirectorAdmin(StaffAccessMixin, admin.ModelAdmin):
     """One row: the changelist opens it directly."""
 
     list_display = ["name", "email"]
@@ -38,7 +39,7 @@ class DirectorAdmin(admin.ModelAdmin):
 
 
 @admin.register(OnCallShift)
-class OnCallShiftAdmin(admin.ModelAdmin):
+class OnCallShiftAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["engineer", "region", "starts_at", "ends_at", "on_call_now"]
     list_filter = ["region", "engineer"]
     list_select_related = ["engineer"]
@@ -65,7 +66,7 @@ class OnCallShiftAdmin(admin.ModelAdmin):
 
 
 @admin.register(EscalationEvent)
-class EscalationEventAdmin(admin.ModelAdmin):
+class EscalationEventAdmin(StaffAccessMixin, admin.ModelAdmin):
     """Read-only: escalations are facts; the sweep and the request service write them."""
 
     list_display = [
@@ -140,7 +141,7 @@ class MissingContactFilter(admin.SimpleListFilter):
 
 
 @admin.register(ContractContacts)
-class ContactsCheckAdmin(admin.ModelAdmin):
+class ContactsCheckAdmin(StaffAccessMixin, admin.ModelAdmin):
     """Which organizations would escalate to the support team for lack of a named contact."""
 
     list_display = [
@@ -172,7 +173,7 @@ class ContactsCheckAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
 
-class EscalationEventInline(admin.TabularInline):
+class EscalationEventInline(StaffAccessMixin, admin.TabularInline):
     model = EscalationEvent
     extra = 0
     can_delete = False

@@ -4,6 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
+admin.site.site_header = "eService staff desk"
+admin.site.site_title = "eService staff desk"
+admin.site.index_title = "Triage, contracts and service levels"
+
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),

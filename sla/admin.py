@@ -21,7 +21,7 @@ from .templatetags.sla_tags import badge
 INLINE_RECOMPUTE_MAX = 500
 
 
-class CalendarDayInline(admin.TabularInline):
+class CalendarDayInline(StaffAccessMixin, admin.TabularInline):
     model = CalendarDay
     extra = 1
     fields = ("date", "kind", "note")

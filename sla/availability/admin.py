@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import StaffAccessMixin
 from accounts.models import Plan, Region
 from portal.errors import ServiceError
 from tickets.models import Priority
@@ -39,7 +40,7 @@ class IncidentForm(forms.ModelForm):
         return data
 
 
-class IncidentRevisionInline(admin.TabularInline):
+class IncidentRevisionInline(StaffAccessMixin, admin.TabularInline):
     model = IncidentRevision
     extra = 0
     can_delete = False
@@ -51,7 +52,7 @@ class IncidentRevisionInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(StaffAccessMixin, admin.ModelAdmin):
     form = IncidentForm
     list_display = ["summary", "started_at", "ended_at", "ongoing", "scope"]
     list_filter = [("ended_at", admin.EmptyFieldListFilter), "organizations"]
@@ -93,14 +94,14 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(admin.ModelAdmin):
+class MaintenanceWindowAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["__str__", "weekday", "start_time", "end_time", "utc_offset_minutes", "active"]
     list_filter = ["active", "weekday"]
     filter_horizontal = ["organizations"]
 
 
 @admin.register(PlannedInterruption)
-class PlannedInterruptionAdmin(admin.ModelAdmin):
+class PlannedInterruptionAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["summary", "start", "end", "announced_at", "excluded"]
     date_hierarchy = "start"
     filter_horizontal = ["organizations"]
@@ -112,14 +113,14 @@ class PlannedInterruptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ForceMajeurePeriod)
-class ForceMajeurePeriodAdmin(admin.ModelAdmin):
+class ForceMajeurePeriodAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["reason", "start", "end"]
     date_hierarchy = "start"
     filter_horizontal = ["organizations"]
 
 
 @admin.register(ServiceCredit)
-class ServiceCreditAdmin(admin.ModelAdmin):
+class ServiceCreditAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "organization",
@@ -227,7 +228,7 @@ class ServiceCreditAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractChange)
-class ContractChangeAdmin(admin.ModelAdmin):
+class ContractChangeAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["contract", "old_end_date", "new_end_date", "credit", "actor", "at"]
     list_select_related = ["contract__organization", "credit", "actor"]
     readonly_fields = [

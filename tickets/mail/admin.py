@@ -6,6 +6,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import StaffAccessMixin
+
 from .models import InboundMessage, InboundStatus
 from .pipeline import process
 
@@ -13,7 +15,7 @@ NEEDS_STAFF = (InboundStatus.FAILED, InboundStatus.QUARANTINED)
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ("received_at", "from_address", "subject", "status", "reason", "ticket")
     list_filter = ("status",)
     search_fields = ("key", "from_address", "subject")
