@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sla import engine
 from sla.business_time import add_business_time, business_time_between
 
 # A plan's rules are read on every ticket change and every sweep batch: keep them in process.
@@ -117,49 +118,12 @@ def rules_for(plan_id: int | None, priority: str) -> tuple[Rule, ...]:
 
 def current_target(ticket) -> Target | None:
     """The running target from the SLA engine; None when no clock runs (resolved, excluded…)."""
-    try:
-        from sla import engine
-    except ImportError:  # the SLA engine is optional for this module's arithmetic
-        engine = None
-    if engine is not None and hasattr(engine, "current_target"):
-        found = engine.current_target(ticket)
-        if found is None:
-            return None
-        phase, start, due, clock, calendar = found
-        seconds = ticket.paused_seconds if phase == "resolution" else 0
-        return Target(phase, start, due, clock, calendar, datetime.timedelta(seconds=seconds))
-    return stored_target(ticket)
-
-
-def stored_target(ticket) -> Target | None:
-    """The running target read from the stored deadline fields alone (no engine)."""
-    from tickets.models import ACTIVE_STATUSES
-
-    if ticket.excluded or ticket.status not in ACTIVE_STATUSES:
+    found = engine.current_target(ticket)
+    if found is None:
         return None
-    if ticket.first_response_at is None:
-        phase, start, due, clock = (
-            "response",
-            ticket.received_at,
-            ticket.response_due_at,
-            ticket.response_clock,
-        )
-    else:
-        phase, start, due, clock = (
-            "resolution",
-            ticket.first_response_at,
-            ticket.resolution_due_at,
-            ticket.resolution_clock,
-        )
-    if due is None or start is None:
-        return None
-    calendar = None
-    if clock == "business":
-        from sla.calendars import region_calendar
-
-        region = getattr(getattr(ticket.organization, "contract", None), "region", None)
-        calendar = region_calendar(region or "GMT")
-    return Target(phase, start, due, clock, calendar)
+    phase, start, due, clock, calendar = found
+    seconds = ticket.paused_seconds if phase == "resolution" else 0
+    return Target(phase, start, due, clock, calendar, datetime.timedelta(seconds=seconds))
 
 
 def breach_recorded(ticket, phase: str) -> bool:
