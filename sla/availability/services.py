@@ -45,6 +45,8 @@ def parse_month(value: str | None, *, field: str = "month") -> datetime.date:
     match = MONTH_RE.match((value or "").strip())
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
         raise ServiceError(_("Give the month as YYYY-MM, e.g. 2026-03."), field=field)
+    if int(match.group(1)) > 9998:  # its end (next month, UTC) would overflow a datetime
+        raise ServiceError(_("This month has not started yet."), field=field)
     return datetime.date(int(match.group(1)), int(match.group(2)), 1)
 
 

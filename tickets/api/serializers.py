@@ -29,13 +29,22 @@ class AwareDateTimeField(serializers.DateTimeField):
         return value.astimezone(datetime.UTC).isoformat() if value else None
 
 
+# Nothing is logged before the Unix epoch; earlier times would overflow deadline arithmetic.
+EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 class PastDateTimeField(AwareDateTimeField):
-    default_error_messages = {"future": _("This time is in the future.")}
+    default_error_messages = {
+        "future": _("This time is in the future."),
+        "too_old": _("This time is too far in the past."),
+    }
 
     def to_internal_value(self, value):
         at = super().to_internal_value(value)
         if at > timezone.now() + datetime.timedelta(seconds=1):
             self.fail("future")
+        if at < EARLIEST:
+            self.fail("too_old")
         return at
 
 
