@@ -13,6 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from portal.serializers import ModelSerializer
+
 from . import services
 from .models import Organization, Plan, Region, User, normalise_domains
 
@@ -41,7 +43,7 @@ def _check_domain(value: str) -> str:
     return domain
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(ModelSerializer):
     region = serializers.ChoiceField(choices=Region.choices, source="contract.region")
     plan = serializers.SlugRelatedField(
         slug_field="slug", queryset=Plan.objects.all(), source="contract.plan"
@@ -124,7 +126,7 @@ class OrganizationViewSet(
 # -- users -----------------------------------------------------------------------------------
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     role = serializers.ChoiceField(choices=["client", "staff"], default="client")
     password = serializers.CharField(
         write_only=True, style={"input_type": "password"}, trim_whitespace=False, max_length=128

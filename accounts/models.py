@@ -35,6 +35,19 @@ def normalise_domains(domains) -> list[str]:
     return sorted({d.strip().lower().lstrip("@") for d in domains or [] if d and d.strip()})
 
 
+def domains_taken(domains, exclude=None) -> list[str]:
+    """Domains another organization already claims: mail routing by domain needs one owner."""
+    taken = set()
+    for domain in domains:
+        others = Organization.objects.filter(email_domains__icontains=domain).exclude(pk=exclude)
+        taken |= {domain for org in others if domain in org.email_domains}
+    return sorted(taken)
+
+
+def domains_taken_message(taken) -> str:
+    return _("Already the email domain of another organization: %s.") % ", ".join(taken)
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     email_domains = models.JSONField(default=list, blank=True)
@@ -51,6 +64,9 @@ class Organization(models.Model):
         if not isinstance(self.email_domains, list):
             raise ValidationError({"email_domains": _("A list of domains is expected.")})
         self.email_domains = normalise_domains(self.email_domains)
+        taken = domains_taken(self.email_domains, exclude=self.pk)
+        if taken:
+            raise ValidationError({"email_domains": domains_taken_message(taken)})
 
     @property
     def region(self):

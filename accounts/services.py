@@ -6,7 +6,16 @@ from django.utils.translation import gettext as _
 
 from portal.errors import ServiceError
 
-from .models import Contract, Organization, Plan, Region, User, normalise_domains
+from .models import (
+    Contract,
+    Organization,
+    Plan,
+    Region,
+    User,
+    domains_taken,
+    domains_taken_message,
+    normalise_domains,
+)
 
 
 def get_plan(slug: str) -> Plan:
@@ -25,7 +34,11 @@ def create_organization(
     if Organization.objects.filter(name__iexact=name).exists():
         raise ServiceError(_("An organization with this name already exists."), field="name")
     plan_obj = plan if isinstance(plan, Plan) else get_plan(plan)
-    org = Organization.objects.create(name=name, email_domains=normalise_domains(email_domains))
+    domains = normalise_domains(email_domains)
+    taken = domains_taken(domains)
+    if taken:
+        raise ServiceError(domains_taken_message(taken), field="email_domains")
+    org = Organization.objects.create(name=name, email_domains=domains)
     start = start_date or timezone.localdate()
     Contract.objects.create(
         organization=org,

@@ -9,13 +9,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.serializers import ModelSerializer
 from tickets.models import Ticket
 
 from .models import EscalationEvent
 from .services import request_escalation
 
 
-class EscalationSerializer(serializers.ModelSerializer):
+class EscalationSerializer(ModelSerializer):
     contact = serializers.CharField(read_only=True, help_text="'Name <email>' of who was told.")
 
     class Meta:

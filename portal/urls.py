@@ -21,3 +21,6 @@ urlpatterns = [
     path("", include("escalation.urls")),
     path("", include("tickets.urls")),
 ]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

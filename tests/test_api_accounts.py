@@ -221,3 +221,13 @@ def test_user_output_never_contains_password_hashes(charlie, alice, bob):
     assert response.status_code == 200
     assert "pbkdf2" not in response.content.decode()
     assert all("password" not in row for row in response.json()["results"])
+
+
+def test_an_email_domain_belongs_to_one_organization(charlie, org):
+    # Mail is routed to an organization by its sender's domain: two owners would be a coin toss.
+    taken = org.email_domains[0]
+    data = {"name": "Copycat", "region": "GMT", "plan": "platinum", "email_domains": [taken]}
+    response = api_for(charlie).post("/api/v1/organizations/", data)
+    assert response.status_code == 400
+    assert "email_domains" in response.json()
+    assert not Organization.objects.filter(name="Copycat").exists()

@@ -86,3 +86,10 @@ def test_broken_request_body_is_a_4xx_json_error(alice, body, content_type):
     response = api_for(alice).generic("POST", "/api/v1/tickets/", body, content_type)
     assert 400 <= response.status_code < 500
     assert response.json()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope/", "/api/v1/tickets/CS-000001/nope/"])
+def test_unknown_api_path_is_a_json_404(alice, path):
+    response = api_for(alice).get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -63,7 +63,7 @@ def test_staff_records_an_incident_and_its_history_starts(charlie):
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["started_at"] == "2026-04-20T06:00:00Z"
+    assert body["started_at"] == "2026-04-20T06:00:00+00:00"
     assert (body["ended_at"], body["summary"], body["ongoing"]) == (
         None,
         "Replay UI unreachable",
@@ -199,8 +199,8 @@ def test_credit_representation_has_the_documented_fields(alice, org):
         "month": "2026-03",
         "days": 2,
         "status": "open",
-        "breach_at": "2026-04-01T00:00:00Z",
-        "claim_deadline": "2026-05-01T00:00:00Z",
+        "breach_at": "2026-04-01T00:00:00+00:00",
+        "claim_deadline": "2026-05-01T00:00:00+00:00",
     }
 
 
@@ -283,5 +283,5 @@ def test_resolving_a_late_ticket_through_the_ticket_services_creates_the_credit(
     assert ticket.resolution_due_at == t(2026, 3, 16, 11)
     row = results(api_for(alice).get("/api/v1/credits/"))[0]
     assert (row["kind"], row["ticket"], row["days"]) == ("resolution", ticket.reference, 31)
-    assert row["breach_at"] == "2026-04-15T12:00:00Z"
-    assert row["claim_deadline"] == "2026-05-15T12:00:00Z"
+    assert row["breach_at"] == "2026-04-15T12:00:00+00:00"
+    assert row["claim_deadline"] == "2026-05-15T12:00:00+00:00"

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization
 from portal.errors import ServiceError
+from portal.serializers import AwareDateTimeField, ModelSerializer
 
 from . import services
 from .models import Incident, ServiceCredit
@@ -23,8 +24,8 @@ class StaffWritesAuthenticatedReads(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or request.user.is_staff
 
 
-class IncidentSerializer(serializers.ModelSerializer):
-    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+class IncidentSerializer(ModelSerializer):
+    ended_at = AwareDateTimeField(required=False, allow_null=True)
     organizations = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Organization.objects.all()
     )
@@ -135,7 +136,7 @@ class AvailabilityView(APIView):
         return get_object_or_404(Organization, pk=int(raw))
 
 
-class CreditSerializer(serializers.ModelSerializer):
+class CreditSerializer(ModelSerializer):
     ticket = serializers.SerializerMethodField()
     month = serializers.SerializerMethodField()
 

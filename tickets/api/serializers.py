@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -10,24 +9,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization, User
+from portal.serializers import AwareDateTimeField, ModelSerializer
 
 from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO-8601 with an explicit offset, both ways: a naive time is ambiguous, so refused."""
-
-    default_error_messages = {"naive": _("Give a time with its UTC offset.")}
-
-    def enforce_timezone(self, value):
-        if timezone.is_naive(value):
-            self.fail("naive")
-        return super().enforce_timezone(value)
-
-    def to_representation(self, value):
-        # "+00:00" rather than DRF's "Z": every ISO-8601 parser reads it.
-        return value.astimezone(datetime.UTC).isoformat() if value else None
-
 
 # Nothing is logged before the Unix epoch; earlier times would overflow deadline arithmetic.
 EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -46,13 +30,6 @@ class PastDateTimeField(AwareDateTimeField):
         if at < EARLIEST:
             self.fail("too_old")
         return at
-
-
-class ModelSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.DateTimeField: AwareDateTimeField,
-    }
 
 
 class AttachmentSerializer(ModelSerializer):

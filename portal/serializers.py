@@ -1,0 +1,30 @@
+"""Shapes every API module shares: times always carry their offset, in and out."""
+
+import datetime
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO-8601 with an explicit offset, both ways: a naive time is ambiguous, so refused."""
+
+    default_error_messages = {"naive": _("Give a time with its UTC offset.")}
+
+    def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+    def to_representation(self, value):
+        # "+00:00" rather than DRF's "Z": every ISO-8601 parser reads it.
+        return value.astimezone(datetime.UTC).isoformat() if value else None
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
