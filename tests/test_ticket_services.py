@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 def test_client_priority_is_a_suggestion_until_triage(alice, charlie):
     ticket = services.open_ticket(
-        organization=alice.organization, reporter=alice, subject="Replay down",
-        description="Nothing loads", priority="P0",
+        organization=alice.organization,
+        reporter=alice,
+        subject="Replay down",
+        description="Nothing loads",
+        priority="P0",
     )
     assert (ticket.priority, ticket.suggested_priority, ticket.triaged_at) == ("P0", "P0", None)
     services.triage(ticket, priority="P2", actor=charlie)
@@ -26,7 +29,10 @@ def test_client_priority_is_a_suggestion_until_triage(alice, charlie):
 def test_received_at_in_the_future_is_refused(alice):
     with pytest.raises(ServiceError) as err:
         services.open_ticket(
-            organization=alice.organization, reporter=alice, subject="s", description="d",
+            organization=alice.organization,
+            reporter=alice,
+            subject="s",
+            description="d",
             received_at=timezone.now() + datetime.timedelta(minutes=5),
         )
     assert err.value.field == "received_at"

@@ -109,9 +109,11 @@ def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.da
 
 def lock(ticket: Ticket) -> Ticket:
     """Re-read the row under a lock, so two agents acting at once serialise."""
-    return Ticket.objects.select_for_update(of=("self",)).select_related(
-        "organization__contract__plan"
-    ).get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("organization__contract__plan")
+        .get(pk=ticket.pk)
+    )
 
 
 @transaction.atomic
