@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from portal.celery import app as celery_app
+from celery import Celery
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +22,11 @@ def test_health_is_ok_when_database_and_broker_answer(client, broker_dirs):
 
 
 def test_health_is_503_when_the_broker_is_unreachable(client, monkeypatch):
-    # Nothing listens on port 1: the broker check fails fast and the endpoint says so.
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
-    monkeypatch.setattr(celery_app.conf, "broker_transport_options", {})
+    # Nothing listens on port 1. A separate app, so the shared one keeps its connection pool.
+    unreachable = Celery("health-check", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    monkeypatch.setattr("portal.views.celery_app", unreachable)
     response = client.get("/health/")
     assert response.status_code == 503, response.content
     body = response.json()
     assert (body["status"], body["database"]) == ("error", "ok")
     assert body["broker"].startswith("error")
-    # The real broker is back once the override is undone.
-    monkeypatch.undo()
-    assert celery_app.conf.broker_url != "redis://127.0.0.1:1/0"
