@@ -1,8 +1,10 @@
 """IMAP poller (beat job mail.poll_imap): unseen messages → store → process → "Processed".
 
-A message that cannot be stored stays unseen in the inbox for the next run; the poller goes on
-with the next one. Configured by IMAP_URL, e.g. imap://user:pass@host:993/INBOX (imaps:// for
-TLS; imap:// with port 993 also means TLS).
+Each message is stored as it is fetched (only one message's bytes in memory at a time); the
+stored ones are then processed together with process_many() and moved. A message that cannot
+be stored stays unseen in the inbox for the next run; the poller goes on with the next one.
+Configured by IMAP_URL, e.g. imap://user:pass@host:993/INBOX (imaps:// for TLS; imap:// with
+port 993 also means TLS).
 """
 
 import logging
@@ -12,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from imap_tools import AND, MailBox, MailBoxUnencrypted
 
-from .pipeline import process
+from .pipeline import process_many
 from .store import store
 
 log = logging.getLogger("tickets.mail")
@@ -36,14 +38,15 @@ def _mailbox(url: str):
 def poll(url: str, *, limit: int = 500) -> int:
     """Returns the number of messages stored this run."""
     box, user, password, folder = _mailbox(url)
-    stored = 0
     with box.login(user, password, initial_folder=folder) as mailbox:
         if not mailbox.folder.exists(PROCESSED_FOLDER):
             mailbox.folder.create(PROCESSED_FOLDER)
         uids = mailbox.uids(AND(seen=False))[:limit]
-        for uid in uids:
-            stored += _take(mailbox, uid, user)
-    return stored
+        taken = [(uid, pk) for uid in uids if (pk := _store(mailbox, uid, user)) is not None]
+        process_many([pk for _, pk in taken])
+        for uid, _ in taken:
+            _move(mailbox, uid)
+    return len(taken)
 
 
 def _raw(mailbox, uid: str) -> bytes | None:
@@ -54,18 +57,21 @@ def _raw(mailbox, uid: str) -> bytes | None:
     return next((part[1] for part in data if isinstance(part, tuple)), None)
 
 
-def _take(mailbox, uid: str, user: str) -> int:
+def _store(mailbox, uid: str, user: str) -> int | None:
+    """The stored message's pk, or None when it stays in the inbox for the next run."""
     try:
         raw = _raw(mailbox, uid)
         if raw is None:
-            return 0
+            return None
         message, _ = store(raw, None, [user] if "@" in user else [])
     except Exception:  # noqa: BLE001 - leave it in the inbox for the next run
         log.exception("imap uid %s not stored; left in the inbox", uid)
-        return 0
-    process(message.pk)
+        return None
+    return message.pk
+
+
+def _move(mailbox, uid: str) -> None:
     try:
         mailbox.move(uid, PROCESSED_FOLDER)
     except Exception:  # noqa: BLE001 - stored already; a second run finds the duplicate key
         log.exception("imap uid %s stored but not moved", uid)
-    return 1

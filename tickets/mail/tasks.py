@@ -10,6 +10,17 @@ def process_inbound(pk: int) -> str:
     return process(pk).status
 
 
+@shared_task(name="mail.process_inbound_batch")
+def process_inbound_batch(pks: list[int]) -> dict:
+    """Stored messages processed together (one transaction per batch); status → count."""
+    from .pipeline import process_many
+
+    counts = {}
+    for message in process_many(pks):
+        counts[message.status] = counts.get(message.status, 0) + 1
+    return counts
+
+
 @shared_task(name="mail.poll_imap")
 def poll_imap() -> int:
     from .imap import imap_url, poll

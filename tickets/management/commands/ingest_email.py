@@ -1,4 +1,4 @@
-"""MTA pipe / file import: store each message, then process it.
+"""MTA pipe / file import: store each message, then process it (several files: as one batch).
 
 Exit 0 once every message is stored (even if processing failed: it stays stored, visible in
 the admin and re-processable); 75 (EX_TEMPFAIL) when one could not be stored, so the MTA
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--from", dest="mail_from", default=None, help="envelope sender")
 
     def handle(self, *args, files, to, mail_from, **options):
-        from tickets.mail.pipeline import process
+        from tickets.mail.pipeline import process, process_many
         from tickets.mail.store import store
 
         sources = files or ["-"]
@@ -37,8 +37,9 @@ class Command(BaseCommand):
                 self.stderr.write(f"could not store {source}: {exc}")
                 sys.exit(EX_TEMPFAIL)
             stored.append(message.pk)
-        for pk in stored:
-            message = process(pk)
+        # Several files: one transaction per batch (process_many), not one per message.
+        processed = process_many(stored) if len(stored) > 1 else [process(stored[0])]
+        for message in processed:
             self.stdout.write(f"{message.key} {message.status}")
 
 

@@ -1,0 +1,142 @@
+"""process_many(): one transaction per batch, one savepoint per message, same outcomes."""
+
+import pytest
+from django.core import mail
+from django.test import TestCase
+
+from tests.mail import eml
+from tickets.mail import pipeline
+from tickets.mail.models import AutoReply, InboundMessage, InboundStatus
+from tickets.mail.pipeline import process_many
+from tickets.mail.store import store
+from tickets.mail.tasks import process_inbound_batch
+from tickets.models import OutboundMessage, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _new(n: int, subject: str = "Heatmap not loading on the pricing page") -> bytes:
+    return eml(
+        "plain_new.eml",
+        **{
+            "<CAF1x2plain@": f"<batch-{n}@",
+            "Subject: Heatmap not loading on the pricing page": f"Subject: {subject}",
+        },
+    )
+
+
+def _stored(*raws) -> list[int]:
+    return [store(raw, None, ["premier@eservice.example"])[0].pk for raw in raws]
+
+
+@pytest.fixture
+def ack_fails_for_boom(monkeypatch):
+    """The acknowledgement of a "BOOM" message is queued, then its processing fails."""
+    real = pipeline._acknowledge
+
+    def acknowledge(intake, ticket):
+        real(intake, ticket)
+        if "BOOM" in intake.env.subject:
+            raise RuntimeError("late failure")
+
+    monkeypatch.setattr(pipeline, "_acknowledge", acknowledge)
+
+
+def test_a_failing_message_mid_batch_is_recorded_and_the_others_succeed(alice, ack_fails_for_boom):
+    pks = _stored(_new(1), _new(2, "BOOM heatmap"), _new(3))
+    with TestCase.captureOnCommitCallbacks(execute=True) as hooks:
+        results = process_many(pks)
+    assert [m.status for m in results] == ["done", "failed", "done"]
+    failed = InboundMessage.objects.get(pk=pks[1])
+    assert failed.error == "RuntimeError: late failure" and "Traceback" in failed.traceback
+    assert failed.attempts == 1 and failed.ticket is None and failed.processed_at
+    # Its ticket, audit events, rate-limit row and outbound row were rolled back with it...
+    assert set(Ticket.objects.values_list("subject", flat=True)) == {
+        "Heatmap not loading on the pricing page"
+    }
+    assert Ticket.objects.count() == 2 and AutoReply.objects.count() == 2
+    assert TicketEvent.objects.filter(action="opened").count() == 2
+    # ...and its queued acknowledgement was discarded: only the other two were sent.
+    assert OutboundMessage.objects.filter(kind="ack").count() == 2
+    assert len(mail.outbox) == 2 and all("BOOM" not in m.subject for m in mail.outbox)
+    assert len(hooks) >= 2
+
+
+def test_a_batch_processed_again_changes_nothing(alice, ack_fails_for_boom):
+    pks = _stored(_new(1), _new(2, "BOOM heatmap"), _new(3))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        process_many(pks)
+    before = list(InboundMessage.objects.order_by("pk").values_list("pk", "status", "attempts"))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        process_many([pks[0], pks[2], pks[0]])
+    after = list(InboundMessage.objects.order_by("pk").values_list("pk", "status", "attempts"))
+    assert after == before
+    assert Ticket.objects.count() == 2 and len(mail.outbox) == 2
+
+
+def test_a_failed_message_is_retried_by_the_next_batch(alice, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    pks = _stored(_new(1), _new(2))
+    monkeypatch.setattr("tickets.mail.pipeline.services.open_ticket", boom)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert [m.status for m in process_many(pks)] == ["failed", "failed"]
+    monkeypatch.undo()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = process_many(pks)
+    assert [(m.status, m.error, m.attempts) for m in results] == [("done", "", 2)] * 2
+    assert Ticket.objects.count() == 2 and len(mail.outbox) == 2
+
+
+def test_a_batch_has_the_outcomes_of_one_message_at_a_time(alice, org):
+    pks = _stored(
+        _new(1),
+        eml("auto_reply.eml"),
+        eml("unknown_sender.eml"),
+        eml("new_contact.eml"),
+        eml("forbidden_exe.eml"),
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = process_many(pks, batch_size=2)
+    assert [m.pk for m in results] == pks
+    assert [m.status for m in results] == [
+        InboundStatus.DONE,
+        InboundStatus.IGNORED,
+        InboundStatus.QUARANTINED,
+        InboundStatus.DONE,
+        InboundStatus.DONE,
+    ]
+
+
+def test_the_same_sender_in_one_batch_is_acknowledged_within_the_hourly_limit(alice):
+    pks = _stored(*[_new(n) for n in range(pipeline.ACKS_PER_HOUR + 3)])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = process_many(pks)
+    assert {m.status for m in results} == {InboundStatus.DONE}
+    assert Ticket.objects.filter(reporter=alice).count() == pipeline.ACKS_PER_HOUR + 3
+    assert len(mail.outbox) == pipeline.ACKS_PER_HOUR
+
+
+def test_a_missing_pk_is_skipped(alice):
+    pks = _stored(_new(1))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = process_many([pks[0] + 1000, *pks])
+    assert [m.pk for m in results] == pks and results[0].status == InboundStatus.DONE
+
+
+def test_the_celery_batch_task_counts_outcomes(alice):
+    pks = _stored(_new(1), eml("auto_reply.eml"))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert process_inbound_batch(pks) == {"done": 1, "ignored": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_batch_sends_each_acknowledgement_once(alice, ack_fails_for_boom):
+    pks = _stored(_new(1), _new(2, "BOOM heatmap"), _new(3))
+    process_many(pks)
+    assert len(mail.outbox) == 2
+    sent = OutboundMessage.objects.filter(kind="ack")
+    assert sent.count() == 2 and all(m.sent_at for m in sent)
+    process_many(pks[:1] + pks[2:])
+    assert len(mail.outbox) == 2
