@@ -106,3 +106,13 @@ def test_existing_superuser_is_kept(django_user_model):
     assert admin.check_password("their-own-pw-1")
     assert "password unchanged" in output
     assert Ticket.objects.count() >= 5
+
+
+def test_seed_demo_records_last_months_outage_and_its_availability_credit(db):
+    from sla.availability.models import Incident, ServiceCredit
+
+    call_command("seed_demo", stdout=StringIO())
+    assert Incident.objects.count() == 1
+    # 5.5 h down in a month of ~40,000 eligible minutes: 99.1–99.2 %, one started point below.
+    credits = ServiceCredit.objects.filter(kind="availability")
+    assert credits.count() == 3 and {c.days for c in credits} == {1}

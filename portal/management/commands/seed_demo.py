@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Organization, Region, User
+from sla.availability import services as availability
 from tickets import services as tickets
 from tickets.models import Channel, Feature, Priority, Status
 
@@ -116,7 +117,22 @@ class Command(BaseCommand):
             clients.append(user)
 
         self._tickets(clients, staff["sam"])
+        self._outage(staff["sam"])
         return logins
+
+    def _outage(self, actor):
+        """A 5½-hour outage on a Tuesday last month: availability below 99.5 %, one credit."""
+        first_of_month = timezone.localdate().replace(day=1)
+        last_month = (first_of_month - datetime.timedelta(days=1)).replace(day=1)
+        tuesday = last_month + datetime.timedelta(days=(1 - last_month.weekday()) % 7 + 7)
+        start = datetime.datetime.combine(tuesday, datetime.time(9), tzinfo=datetime.UTC)
+        availability.record_incident(
+            actor=actor,
+            started_at=start,
+            ended_at=start + datetime.timedelta(hours=5, minutes=30),
+            summary="Replays and heatmaps unavailable after a storage failover",
+        )
+        availability.close_month(last_month)
 
     def _user(self, username, full_name, email, *, role="client", organization=None):
         user = User.objects.filter(username__iexact=username).first()
