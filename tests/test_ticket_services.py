@@ -92,3 +92,82 @@ def test_start_diagnosis_records_first_response_once(alice, charlie):
     services.start_diagnosis(ticket, actor=charlie)
     ticket.refresh_from_db()
     assert ticket.first_response_at == first and ticket.assignee == charlie
+
+
+# --- open_tickets: the batch form of open_ticket ------------------------------------------------
+
+OPENED_FIELDS = (
+    "subject",
+    "priority",
+    "suggested_priority",
+    "status",
+    "channel",
+    "received_at",
+    "triaged_at",
+    "response_due_at",
+    "resolution_due_at",
+    "response_clock",
+    "resolution_clock",
+    "next_check_at",
+)
+
+
+def _opening_specs(alice, n):
+    start = datetime.datetime(2026, 3, 3, 7, 0, tzinfo=datetime.UTC)
+    return [
+        dict(
+            organization=alice.organization,
+            reporter=alice,
+            subject=f"Heatmap {i}",
+            description="The heatmap stays blank.",
+            priority=["P0", "P1", None][i % 3],
+            received_at=start + datetime.timedelta(minutes=37 * i),
+        )
+        for i in range(n)
+    ]
+
+
+def _opened(ticket):
+    ticket.refresh_from_db()
+    events = [
+        (e.at, e.kind, e.action, e.field, e.old_value, e.new_value, e.note, e.public)
+        for e in ticket.events.all()
+    ]
+    return {name: getattr(ticket, name) for name in OPENED_FIELDS}, events
+
+
+def test_open_tickets_opens_each_ticket_as_open_ticket_does(alice):
+    import time_machine
+
+    with time_machine.travel(
+        datetime.datetime(2026, 3, 3, 10, 15, tzinfo=datetime.UTC), tick=False
+    ):
+        one_by_one = [services.open_ticket(**spec) for spec in _opening_specs(alice, 6)]
+        together = services.open_tickets(_opening_specs(alice, 6))
+    assert all(t.pk for t in together) and len({t.pk for t in together}) == 6
+    for single, batched in zip(one_by_one, together, strict=True):
+        assert _opened(single) == _opened(batched)
+    # The SLA engine and the escalation receiver did run on each ticket.
+    assert all(t.response_due_at for t in together)
+    assert any(t.next_check_at for t in together)
+
+
+# 20 tickets stay within one INSERT batch on SQLite too (its bound-parameter limit).
+@pytest.mark.parametrize("n", [1, 5, 20])
+def test_open_tickets_writes_in_a_constant_number_of_queries(
+    alice, n, django_assert_max_num_queries
+):
+    specs = _opening_specs(alice, n)
+    services.open_tickets(specs[:1])  # calendars and plan targets cached
+    with django_assert_max_num_queries(6):
+        tickets = services.open_tickets(specs)
+    assert Ticket.objects.filter(pk__in=[t.pk for t in tickets]).count() == n
+    assert TicketEvent.objects.filter(ticket__in=tickets, action="opened").count() == n
+
+
+def test_open_tickets_writes_nothing_when_one_spec_is_invalid(alice):
+    specs = _opening_specs(alice, 3)
+    specs[2]["subject"] = " "
+    with pytest.raises(ServiceError):
+        services.open_tickets(specs)
+    assert not Ticket.objects.exists() and not TicketEvent.objects.exists()

@@ -7,9 +7,10 @@ intake can recognise replies (In-Reply-To / References) and never answers an aut
 import logging
 import uuid
 from email.utils import parseaddr
+from functools import partial
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -62,13 +63,53 @@ def send_ticket_mail(
     auto_submitted: "auto-generated" (notices), "auto-replied" (acknowledgements), "" (a
     person's reply relayed by the product).
     """
+    prepared = _prepare(
+        ticket=ticket,
+        to=to,
+        subject=subject,
+        body=body,
+        kind=kind,
+        auto_submitted=auto_submitted,
+        from_email=from_email,
+        headers=headers,
+    )
+    if prepared is None:
+        return None
+    message, email = prepared
+    message.save()
+    transaction.on_commit(lambda: _deliver(message.pk, email))
+    return message
+
+
+def send_ticket_mails(mails: list[dict]) -> list[OutboundMessage]:
+    """Batch form of send_ticket_mail() (same keyword arguments per mail): one INSERT of all
+    the rows now; after commit, each mail sent and one UPDATE of sent_at for those sent."""
+    prepared = [p for kwargs in mails if (p := _prepare(**kwargs)) is not None]
+    if not prepared:
+        return []
+    OutboundMessage.objects.bulk_create([message for message, _ in prepared])
+    transaction.on_commit(partial(_deliver_many, [(m.pk, email) for m, email in prepared]))
+    return [message for message, _ in prepared]
+
+
+def _prepare(
+    *,
+    ticket,
+    to,
+    subject: str,
+    body: str,
+    kind: str,
+    auto_submitted: str = "auto-generated",
+    from_email: str | None = None,
+    headers: dict | None = None,
+) -> tuple[OutboundMessage, EmailMessage] | None:
     recipients = sorted({a.strip() for a in to if a and a.strip()})
     if not recipients:
         return None
     headers = headers or {}
     # A caller answering a given message threads to it; spare the lookup of our first mail.
     extra = {**(thread_headers(ticket) if "In-Reply-To" not in headers else {}), **headers}
-    message = OutboundMessage.objects.create(
+    message = OutboundMessage(
         ticket=ticket,
         message_id=new_message_id(ticket),
         kind=kind,
@@ -89,15 +130,38 @@ def send_ticket_mail(
         to=recipients,
         headers=extra,
     )
-    transaction.on_commit(lambda: _deliver(message.pk, email))
-    return message
+    return message, email
 
 
-def _deliver(pk: int, email: EmailMessage) -> None:
+def _send(pk: int, email: EmailMessage) -> bool:
     try:
         email.send()
     except Exception as exc:  # noqa: BLE001 - a mail server fault must not undo the ticket
         log.warning("mail %s not sent: %s", pk, exc)
         OutboundMessage.objects.filter(pk=pk).update(error=str(exc)[:2000])
-        return
-    OutboundMessage.objects.filter(pk=pk).update(sent_at=timezone.now())
+        return False
+    return True
+
+
+def _deliver(pk: int, email: EmailMessage) -> None:
+    if _send(pk, email):
+        OutboundMessage.objects.filter(pk=pk).update(sent_at=timezone.now())
+
+
+def _deliver_many(items: list[tuple[int, EmailMessage]]) -> None:
+    """Send over one connection to the mail server; record the sent ones in one UPDATE."""
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as exc:  # noqa: BLE001 - each send below records its own failure
+        log.warning("mail connection failed: %s", exc)
+    try:
+        sent = []
+        for pk, email in items:
+            email.connection = connection
+            if _send(pk, email):
+                sent.append(pk)
+    finally:
+        connection.close()
+    if sent:
+        OutboundMessage.objects.filter(pk__in=sent).update(sent_at=timezone.now())

@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -116,8 +117,7 @@ def lock(ticket: Ticket) -> Ticket:
     )
 
 
-@transaction.atomic
-def open_ticket(
+def _opening(
     *,
     organization,
     reporter,
@@ -130,8 +130,8 @@ def open_ticket(
     user_agent="",
     files=(),
     actor=None,
-) -> Ticket:
-    """File an anomaly. A client's priority is a suggestion that applies until triage."""
+) -> TicketChange:
+    """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
     received_at = check_past(received_at, "received_at")
     if not (subject or "").strip():
@@ -156,10 +156,65 @@ def open_ticket(
         ticket.triaged_at = timezone.now()
     change = TicketChange(ticket, actor, "opened", timezone.now())
     change.event("opened", note=_("Received via %s") % ticket.get_channel_display(), public=True)
-    _save(change)
-    for f in files:
-        add_attachment(ticket, f, uploaded_by=reporter)
-    return ticket
+    return change
+
+
+@transaction.atomic
+def open_tickets(specs: list[dict]) -> list[Ticket]:
+    """Batch form of open_ticket(): the same rules per ticket, one INSERT of all the tickets
+    and one of all their events (bulk imports and the mail intake's batches).
+
+    Each spec holds open_ticket()'s keyword arguments. Every ticket is validated and goes
+    through ticket_changing (SLA deadlines, next escalation check) before anything is written;
+    one invalid spec raises and writes nothing.
+    """
+    changes = [_opening(**spec) for spec in specs]
+    for change in changes:
+        ticket_changing.send(sender=Ticket, change=change)
+    tickets = Ticket.objects.bulk_create([change.ticket for change in changes])
+    events = []
+    for change in changes:
+        for event in change.events:
+            event.ticket = change.ticket
+        events += change.events
+    TicketEvent.objects.bulk_create(events)
+    for change in changes:
+        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
+    for spec, ticket in zip(specs, tickets, strict=True):
+        for f in spec.get("files", ()):
+            add_attachment(ticket, f, uploaded_by=spec["reporter"])
+    return tickets
+
+
+def open_ticket(
+    *,
+    organization,
+    reporter,
+    subject,
+    description,
+    priority=None,
+    feature=None,
+    channel=Channel.WEB,
+    received_at=None,
+    user_agent="",
+    files=(),
+    actor=None,
+) -> Ticket:
+    """File an anomaly. A client's priority is a suggestion that applies until triage."""
+    spec = dict(
+        organization=organization,
+        reporter=reporter,
+        subject=subject,
+        description=description,
+        priority=priority,
+        feature=feature,
+        channel=channel,
+        received_at=received_at,
+        user_agent=user_agent,
+        files=files,
+        actor=actor,
+    )
+    return open_tickets([spec])[0]
 
 
 def add_attachment(ticket, upload, *, uploaded_by=None, comment=None, name=None) -> Attachment:

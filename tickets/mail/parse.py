@@ -11,6 +11,7 @@ import email.utils
 import hashlib
 import html
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.header import Header, decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -195,6 +196,27 @@ def priority_flag(subject: str) -> bool:
 
 def parse(raw: bytes):
     return email.message_from_bytes(raw)
+
+
+# Messages store_many() parsed in full, by InboundMessage pk, for process_many() in the same
+# process: each is parsed once. Bounded; an entry is used once and only for the same bytes.
+_PARSED: OrderedDict = OrderedDict()
+PARSED_CACHE_SIZE = 1000
+
+
+def remember(pk: int, raw: bytes, msg) -> None:
+    _PARSED[pk] = (len(raw), hash(raw), msg)
+    _PARSED.move_to_end(pk)
+    while len(_PARSED) > PARSED_CACHE_SIZE:
+        _PARSED.popitem(last=False)
+
+
+def parsed(pk: int, raw: bytes):
+    """The message store_many() parsed from these very bytes, else a fresh parse."""
+    entry = _PARSED.pop(pk, None)
+    if entry is not None and entry[:2] == (len(raw), hash(raw)):
+        return entry[2]
+    return parse(raw)
 
 
 def _text_of(part) -> str:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -26,7 +26,7 @@ from accounts.services import organization_for_email
 from portal.errors import ServiceError
 from tickets import services
 from tickets.models import Channel, Comment, OutboundMessage, Priority, Status, Ticket
-from tickets.outbound import mail_domain, send_ticket_mail, ticket_subject
+from tickets.outbound import mail_domain, send_ticket_mail, send_ticket_mails, ticket_subject
 from tickets.validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachment
 
 from . import parse
@@ -58,8 +58,10 @@ class Intake:
     message: InboundMessage
     env: parse.Envelope
     body: parse.Content
+    address: str = ""
     sender: object = None
     organization: object = None
+    ticket: object = None
     queue: str = ""
     files: list = field(default_factory=list)
     refused: list = field(default_factory=list)
@@ -104,10 +106,16 @@ def process_many(pks, *, batch_size: int = BATCH_SIZE) -> list[InboundMessage]:
     Each batch is one transaction (one COMMIT, one WAL flush, instead of one per message):
     1. Claim the batch's rows at once (SELECT … FOR UPDATE, in pk order so that two
        overlapping batches cannot deadlock on them) and re-check each status under the lock.
-    2. Handle each message in its own savepoint: a failure rolls back that message's writes
-       and discards its on-commit hooks (its acknowledgement is never sent), and its error
-       is recorded in the same transaction; the other messages are unaffected.
-    3. After the batch commits, the on-commit hooks run (acknowledgements are sent).
+    2. Route each message in order without writing (loop, quarantine, reply, new ticket).
+       New tickets wait in a group, written together: services.open_tickets(), then their
+       rate-limit rows and acknowledgements in one INSERT each, and the messages' rows in
+       one UPDATE. Every other message is handled in its own savepoint, as before; one that
+       may thread to a ticket of the waiting group (a subject reference or Message-IDs not
+       found yet) first has the group written, so that it threads as one at a time would.
+    3. A failure while writing the group falls back to one savepoint per message of it; a
+       failure of a message rolls back its writes and discards its on-commit hooks (its
+       acknowledgement is never sent), and its error is recorded in the same transaction.
+    4. After the batch commits, the on-commit hooks run (acknowledgements are sent).
     If the batch as a whole cannot commit (connection lost, a deferred constraint), nothing
     of it is kept and its messages are processed again one at a time with process().
 
@@ -129,26 +137,112 @@ def process_many(pks, *, batch_size: int = BATCH_SIZE) -> list[InboundMessage]:
 
 
 def _process_batch(pks: list[int]) -> list[InboundMessage]:
-    results = []
     token = _BATCH.set(_BatchCache())
     try:
         with transaction.atomic():
             messages = _claim_many(pks)
             _prefetch_senders(messages.values())
+            batch = _BATCH.get()
             for pk in pks:
                 message = messages.get(pk)
-                if message is None:
-                    continue
-                if message.status in PROCESSABLE:
-                    message = _process_claimed(message)
-                # Hold one batch's raw bytes at most: the field reloads if read again.
-                message.__dict__.pop("raw", None)
-                results.append(message)
+                if message is not None and message.status in PROCESSABLE:
+                    _take(message)
+                elif message is not None:
+                    message.__dict__.pop("raw", None)
+            _write_group()
+            results = [batch.results.get(pk, messages[pk]) for pk in pks if pk in messages]
     finally:
         _BATCH.reset(token)
     for message in results:
         log.info("inbound %s key=%s status=%s", message.pk, message.key, message.status)
     return results
+
+
+def _take(message: InboundMessage) -> None:
+    """Route one claimed message of a batch; a new ticket joins the group, the rest is handled."""
+    batch = _BATCH.get()
+    try:
+        intake = _read(message)
+        route = _route(intake, dry=True)
+    except Exception:  # noqa: BLE001 - the savepoint path below records it
+        intake = route = None
+    finally:
+        # Hold one batch's raw bytes at most: the field reloads if read again.
+        message.__dict__.pop("raw", None)
+    kind = route[0] if route else None
+    if kind in ("ignored", "staff"):
+        _act(intake, route)
+        message.attempts += 1
+        message.processed_at = timezone.now()
+        message.error = message.traceback = ""
+        batch.finished.append(message)
+    elif kind == "new" and not (batch.group and _has_thread_hints(intake)):
+        batch.group.append(intake)
+    elif kind in ("quarantine", "reply") and not _threads_into_group(intake, route):
+        batch.results[message.pk] = _process_claimed(message, intake, route)
+    else:
+        # It may thread to a ticket of the group: write the group, then route it again.
+        _write_group()
+        batch.results[message.pk] = _process_claimed(message, intake)
+
+
+def _has_thread_hints(intake: Intake) -> bool:
+    env = intake.env
+    return bool(SUBJECT_REFERENCE_RE.search(env.subject) or env.in_reply_to or env.references)
+
+
+def _threads_into_group(intake: Intake, route) -> bool:
+    """A reply found by Message-IDs that the group's messages also have, or one that opens
+    a new ticket (a closed ticket's) and so takes its turn in the acknowledgement limit."""
+    if route[0] != "reply":
+        return False
+    batch = _BATCH.get()
+    ids = {intake.env.in_reply_to, *intake.env.references} - {""}
+    if ids & {i.env.message_id for i in batch.group}:
+        return True
+    return bool(batch.group) and _too_old(intake.ticket) and not intake.sender.is_staff
+
+
+def _write_group() -> None:
+    """Open the group's tickets at once; on failure, one savepoint per message instead."""
+    batch = _BATCH.get()
+    group, batch.group = batch.group, []
+    if group:
+        try:
+            with transaction.atomic():
+                _open_group(group)
+        except Exception:  # noqa: BLE001 - each message is tried alone below
+            log.exception("inbound group of %d failed; one message at a time", len(group))
+            batch.clear()
+            for intake in group:
+                message = intake.message
+                batch.results[message.pk] = _process_claimed(message, intake, ("new", ""))
+        else:
+            now = timezone.now()
+            for intake in group:
+                message = intake.message
+                message.attempts += 1
+                message.processed_at = now
+                message.error = message.traceback = ""
+                batch.finished.append(message)
+    finished, batch.finished = batch.finished, []
+    if finished:
+        InboundMessage.objects.bulk_update(finished, SAVED_FIELDS)
+
+
+def _open_group(group: list[Intake]) -> None:
+    batch = _BATCH.get()
+    _prefetch_ack_counts({intake.sender.email for intake in group})
+    batch.collected = ([], [])
+    try:
+        tickets = services.open_tickets([_ticket_spec(intake) for intake in group])
+        for intake, ticket in zip(group, tickets, strict=True):
+            _after_opening(intake, ticket)
+        auto_replies, mails = batch.collected
+        AutoReply.objects.bulk_create(auto_replies)
+        send_ticket_mails(mails)
+    finally:
+        batch.collected = None
 
 
 def _claim_many(pks: list[int]) -> dict[int, InboundMessage]:
@@ -181,14 +275,17 @@ def _prefetch_senders(messages) -> None:
             cache.setdefault(user.email.lower(), user)
 
 
-def _process_claimed(message: InboundMessage) -> InboundMessage:
-    """One claimed message in its own savepoint; a failure is recorded, never raised."""
+def _process_claimed(message: InboundMessage, intake=None, route=None) -> InboundMessage:
+    """One claimed message in its own savepoint; a failure is recorded, never raised.
+
+    intake, route: what the batch already read and decided (route again if no route).
+    """
     claimed_attempts = message.attempts
     try:
         with transaction.atomic():
             message.status = InboundStatus.PROCESSING
             message.attempts = claimed_attempts + 1
-            _handle(message)
+            _handle(message, intake, route)
             message.processed_at = timezone.now()
             message.error = message.traceback = ""
             message.save(update_fields=SAVED_FIELDS)
@@ -211,16 +308,21 @@ class _BatchCache:
     """What one batch may remember between its messages; cleared when one fails.
 
     users: address → active user (or None), so a sender writing many messages is looked up once.
-    capped: (address, kind) pairs whose automatic-mail limit was reached; rows only get added
-    within a batch, so the answer stays "no" until it ends.
+    auto_replies: (address, kind) → automatic mails of the kind sent within its window; rows
+    only get added within a batch, so counting on from the database's answer stays exact.
+    group: new tickets waiting to be opened together; finished: handled messages whose rows
+    wait for one UPDATE; results: rows handled alone (re-read after a failure);
+    collected: while the group is written, its AutoReply rows and mails to write at once.
     """
 
     def __init__(self):
-        self.users, self.capped = {}, set()
+        self.users, self.auto_replies = {}, {}
+        self.group, self.finished, self.results = [], [], {}
+        self.collected = None
 
     def clear(self):
         self.users.clear()
-        self.capped.clear()
+        self.auto_replies.clear()
 
 
 _BATCH: contextvars.ContextVar[_BatchCache | None] = contextvars.ContextVar(
@@ -243,32 +345,63 @@ def _claim(pk: int) -> InboundMessage:
     return InboundMessage.objects.get(pk=pk)
 
 
-def _handle(message: InboundMessage) -> None:
+def _handle(message: InboundMessage, intake=None, route=None) -> None:
+    intake = intake or _read(message)
+    _act(intake, route or _route(intake))
+
+
+def _read(message: InboundMessage) -> Intake:
     raw = bytes(message.raw)
-    msg = parse.parse(raw)
+    msg = parse.parsed(message.pk, raw)
     intake = Intake(message, _envelope(message, msg), parse.content(msg, raw))
     message.html = intake.body.html
+    return intake
+
+
+def _route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
+    """What to do with the message → (kind, reason); reads only, except that a sender from a
+    client's domain becomes a contact (with dry=True: kind "contact", nothing created)."""
+    message = intake.message
     reason = _loop_reason(intake)
     if reason:
-        return _finish(message, InboundStatus.IGNORED, reason)
+        return "ignored", reason
     intake.queue = _queue(message)
-    address = intake.env.from_address or message.envelope_from.lower()
+    address = intake.address = intake.env.from_address or message.envelope_from.lower()
     intake.sender = _known_user(address)
     if intake.sender is None:
         organization = organization_for_email(address) if address else None
         if organization is None:
-            return _quarantine(intake, address, "unknown sender")
+            return "quarantine", "unknown sender"
+        if dry:
+            return "contact", ""
         intake.sender = _create_contact(address, intake.env.from_name, organization)
     intake.organization = intake.sender.organization
     _split_attachments(intake)
-    ticket = _thread(intake)
-    if ticket is not None:
-        return _reply(intake, ticket)
+    intake.ticket = _thread(intake)
+    if intake.ticket is not None:
+        return "reply", ""
     if intake.sender.is_staff:
-        return _finish(message, InboundStatus.QUARANTINED, "staff mail about no ticket")
+        return "staff", "staff mail about no ticket"
     if intake.organization is None:
-        return _quarantine(intake, address, "sender has no organization")
-    return _new_ticket(intake)
+        return "quarantine", "sender has no organization"
+    return "new", ""
+
+
+def _act(intake: Intake, route: tuple[str, str]) -> None:
+    kind, reason = route
+    message = intake.message
+    if kind == "ignored":
+        _finish(message, InboundStatus.IGNORED, reason)
+    elif kind == "quarantine":
+        _quarantine(intake, intake.address, reason)
+    elif kind == "staff":
+        _finish(message, InboundStatus.QUARANTINED, reason)
+    elif kind == "reply":
+        _reply(intake, intake.ticket)
+    elif kind == "new":
+        _new_ticket(intake)
+    else:
+        raise ValueError(f"no action for route {kind!r}")
 
 
 def _envelope(message: InboundMessage, msg) -> parse.Envelope:
@@ -361,19 +494,59 @@ def _create_contact(address: str, name: str, organization):
     return user
 
 
-def _may_auto_reply(address: str, kind: str, limit: int, window: datetime.timedelta) -> bool:
+AUTO_REPLY_WINDOWS = {
+    AutoReply.Kind.ACK: datetime.timedelta(hours=1),
+    AutoReply.Kind.QUARANTINE: datetime.timedelta(hours=24),
+}
+
+
+def _may_auto_reply(address: str, kind: str, limit: int) -> bool:
     """At most `limit` automatic mails of a kind per address per window (no mail storms)."""
-    batch = _BATCH.get()
-    if batch is not None and (address, kind) in batch.capped:
-        return False
     now = timezone.now()
-    sent = AutoReply.objects.filter(address=address, kind=kind, sent_at__gte=now - window)
-    if sent.count() >= limit:
-        if batch is not None:
-            batch.capped.add((address, kind))
+    window = AUTO_REPLY_WINDOWS[kind]
+    batch = _BATCH.get()
+    if batch is None:
+        sent = AutoReply.objects.filter(address=address, kind=kind, sent_at__gte=now - window)
+        if sent.count() >= limit:
+            return False
+        AutoReply.objects.create(address=address, kind=kind, sent_at=now)
+        return True
+    counts = batch.auto_replies
+    if (address, kind) not in counts:
+        sent = AutoReply.objects.filter(address=address, kind=kind, sent_at__gte=now - window)
+        counts[address, kind] = sent.count()
+    if counts[address, kind] >= limit:
         return False
-    AutoReply.objects.create(address=address, kind=kind, sent_at=now)
+    counts[address, kind] += 1
+    row = AutoReply(address=address, kind=kind, sent_at=now)
+    if batch.collected is not None:
+        batch.collected[0].append(row)
+    else:
+        row.save()
     return True
+
+
+def _prefetch_ack_counts(addresses) -> None:
+    """The acknowledgements sent within the window to the group's senders, in one query."""
+    counts = _BATCH.get().auto_replies
+    kind = AutoReply.Kind.ACK
+    wanted = {a for a in addresses if a and (a, kind) not in counts}
+    if not wanted:
+        return
+    since = timezone.now() - AUTO_REPLY_WINDOWS[kind]
+    rows = AutoReply.objects.filter(address__in=wanted, kind=kind, sent_at__gte=since)
+    found = dict(rows.values_list("address").annotate(n=Count("id")).order_by())
+    for address in wanted:
+        counts[address, kind] = found.get(address, 0)
+
+
+def _send(**mail) -> None:
+    """send_ticket_mail(), or collected to be recorded with the group's other mails."""
+    batch = _BATCH.get()
+    if batch is not None and batch.collected is not None:
+        batch.collected[1].append(mail)
+    else:
+        send_ticket_mail(**mail)
 
 
 def _thread_headers(env: parse.Envelope) -> dict:
@@ -385,9 +558,7 @@ def _thread_headers(env: parse.Envelope) -> dict:
 
 def _quarantine(intake: Intake, address: str, reason: str) -> None:
     _finish(intake.message, InboundStatus.QUARANTINED, reason)
-    if not address or not _may_auto_reply(
-        address, AutoReply.Kind.QUARANTINE, 1, datetime.timedelta(hours=24)
-    ):
+    if not address or not _may_auto_reply(address, AutoReply.Kind.QUARANTINE, 1):
         return
     body = (
         "Hello,\n\n"
@@ -398,7 +569,7 @@ def _quarantine(intake: Intake, address: str, reason: str) -> None:
         f"to the support portal at {settings.SITE_URL} and open the ticket there.\n\n"
         "This is an automatic reply; replies to it are not monitored.\n\n— eService support\n"
     )
-    send_ticket_mail(
+    _send(
         ticket=None,
         to=[address],
         subject=f"Re: {intake.env.subject or 'your message'}"[:300],
@@ -440,14 +611,17 @@ def _reopen_window() -> datetime.timedelta:
     return datetime.timedelta(days=getattr(settings, "EMAIL_REOPEN_DAYS", 14))
 
 
-def _reply(intake: Intake, ticket: Ticket) -> None:
-    by_staff = intake.sender.is_staff
-    too_old = ticket.status == Status.CLOSED or (
+def _too_old(ticket: Ticket) -> bool:
+    """Closed, or resolved before the reopen window: a reply opens a new, linked ticket."""
+    return ticket.status == Status.CLOSED or (
         ticket.status == Status.RESOLVED
         and ticket.resolved_at is not None
         and ticket.resolved_at < timezone.now() - _reopen_window()
     )
-    if too_old and not by_staff:
+
+
+def _reply(intake: Intake, ticket: Ticket) -> None:
+    if _too_old(ticket) and not intake.sender.is_staff:
         return _new_ticket(intake, follows=ticket)
     text = trim_reply(intake.body.text) or "(no text)"
     comment = services.add_comment(
@@ -467,6 +641,7 @@ def _reply(intake: Intake, ticket: Ticket) -> None:
 
 
 def _split_attachments(intake: Intake) -> None:
+    intake.files, intake.refused = [], []
     for attachment in intake.body.attachments:
         try:
             check_attachment(attachment.name, attachment.size)
@@ -498,9 +673,10 @@ def _system_note(ticket: Ticket, text: str) -> Comment:
     )
 
 
-def _new_ticket(intake: Intake, follows: Ticket | None = None) -> None:
+def _ticket_spec(intake: Intake) -> dict:
+    """services.open_ticket()'s arguments for the message."""
     env = intake.env
-    ticket = services.open_ticket(
+    return dict(
         organization=intake.organization,
         reporter=intake.sender,
         subject=_strip_reference(env.subject) or "(no subject)",
@@ -510,6 +686,14 @@ def _new_ticket(intake: Intake, follows: Ticket | None = None) -> None:
         received_at=min(intake.message.received_at, timezone.now()),
         files=intake.files,
     )
+
+
+def _new_ticket(intake: Intake, follows: Ticket | None = None) -> None:
+    ticket = services.open_ticket(**_ticket_spec(intake))
+    _after_opening(intake, ticket, follows)
+
+
+def _after_opening(intake: Intake, ticket: Ticket, follows: Ticket | None = None) -> None:
     notes = []
     if follows is not None:
         Ticket.objects.filter(pk=ticket.pk).update(follows=follows)
@@ -536,7 +720,7 @@ def _plan_slug(organization) -> str:
 
 def _acknowledge(intake: Intake, ticket: Ticket) -> None:
     address = intake.sender.email
-    if not _may_auto_reply(address, AutoReply.Kind.ACK, ACKS_PER_HOUR, datetime.timedelta(hours=1)):
+    if not _may_auto_reply(address, AutoReply.Kind.ACK, ACKS_PER_HOUR):
         return
     lines = [
         "Hello,",
@@ -558,7 +742,7 @@ def _acknowledge(intake: Intake, ticket: Ticket) -> None:
         "",
         "— eService support",
     ]
-    send_ticket_mail(
+    _send(
         ticket=ticket,
         to=[address],
         subject=ticket_subject(ticket, ticket.subject),

@@ -11,8 +11,8 @@ from .models import InboundMessage
 log = logging.getLogger("tickets.mail")
 
 
-def _row(raw: bytes, mail_from, rcpt_tos, received_at) -> InboundMessage:
-    env = parse.envelope(raw)
+def _row(raw: bytes, mail_from, rcpt_tos, received_at, msg=None) -> InboundMessage:
+    env = parse.envelope(raw, msg)
     return InboundMessage(
         key=env.key,
         raw=raw,
@@ -51,7 +51,12 @@ def store_many(items, *, received_at=None) -> list[InboundMessage]:
     items: iterable of (raw, mail_from, rcpt_tos). Returns the stored rows that still need
     processing (new ones, and earlier ones left stored or failed), in input order.
     """
-    rows = [_row(raw, mail_from, rcpt, received_at) for raw, mail_from, rcpt in items]
+    rows, parsed = [], {}
+    for raw, mail_from, rcpt in items:
+        # Parsed in full once: process_many() in this process reuses it (parse.parsed).
+        msg = parse.parse(raw)
+        rows.append(_row(raw, mail_from, rcpt, received_at, msg))
+        parsed.setdefault(rows[-1].key, (raw, msg))
     InboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     keys = [r.key for r in rows]
     by_key = {
@@ -62,5 +67,6 @@ def store_many(items, *, received_at=None) -> list[InboundMessage]:
         message = by_key.get(key)
         if message and key not in seen and message.status in ("stored", "failed"):
             pending.append(message)
+            parse.remember(message.pk, *parsed[key])
         seen.add(key)
     return pending
