@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal.db import bulk_update
 from tickets.models import Ticket, TicketEvent
 
 from . import rules as R
@@ -241,23 +242,8 @@ WRITTEN = (
 
 
 def _write_tickets(tickets) -> None:
-    """Step 4's single write. On PostgreSQL one UPDATE … FROM unnest(arrays): Django's
-    bulk_update builds a CASE WHEN per row and field, which costs more than the whole sweep."""
-    if connection.vendor != "postgresql":
-        Ticket.objects.bulk_update(tickets, WRITTEN)
-        return
-    qn = connection.ops.quote_name
-    columns = ", ".join(f"{qn(name)} = v.{qn(name)}" for name in WRITTEN)
-    # Only identifiers from the model's metadata are interpolated; values are parameters.
-    sql = (
-        f"UPDATE {qn(Ticket._meta.db_table)} AS t SET {columns} "  # noqa: S608
-        "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], "
-        "%s::timestamptz[], %s::timestamptz[]) "
-        f"AS v(id, {', '.join(qn(name) for name in WRITTEN)}) WHERE t.id = v.id"
-    )
-    params = [[t.pk for t in tickets]] + [[getattr(t, name) for t in tickets] for name in WRITTEN]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Step 4's single write: one UPDATE for the batch (portal.db.bulk_update)."""
+    bulk_update(Ticket, tickets, WRITTEN)
 
 
 def _evaluate(ticket, now, warned, director, result, timeline) -> list[EscalationEvent]:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from accounts.services import organization_for_email
+from portal.db import bulk_update
 from portal.errors import ServiceError
 from tickets import services
 from tickets.models import Channel, Comment, OutboundMessage, Priority, Status, Ticket
@@ -227,7 +228,7 @@ def _write_group() -> None:
                 batch.finished.append(message)
     finished, batch.finished = batch.finished, []
     if finished:
-        InboundMessage.objects.bulk_update(finished, SAVED_FIELDS)
+        bulk_update(InboundMessage, finished, SAVED_FIELDS)
 
 
 def _open_group(group: list[Intake]) -> None:
