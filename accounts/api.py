@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from portal.serializers import ModelSerializer
+from portal.serializers import LenientChoiceField, ModelSerializer
 
 from . import services
 from .models import Organization, Plan, Region, User, normalise_domains
@@ -44,7 +44,7 @@ def _check_domain(value: str) -> str:
 
 
 class OrganizationSerializer(ModelSerializer):
-    region = serializers.ChoiceField(choices=Region.choices, source="contract.region")
+    region = LenientChoiceField(choices=Region.choices, source="contract.region")
     plan = serializers.SlugRelatedField(
         slug_field="slug", queryset=Plan.objects.all(), source="contract.plan"
     )

@@ -1,6 +1,7 @@
 """Shapes every API module shares: times always carry their offset, in and out."""
 
 import datetime
+import re
 
 from django.db import models
 from django.utils import timezone
@@ -28,3 +29,22 @@ class ModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
     }
+
+
+def _folded(text) -> str:
+    return re.sub(r"[\s_-]+", "", str(text)).casefold()
+
+
+class LenientChoiceField(serializers.ChoiceField):
+    """A choice given by its value or its label, in any case: "p1", "Session Replay", "gmt".
+
+    Integrators type what they read in the portal; the stored and returned value is canonical.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            wanted = _folded(data)
+            for value, label in self.choices.items():
+                if wanted in (_folded(value), _folded(label)):
+                    return value
+        return super().to_internal_value(data)

@@ -93,3 +93,24 @@ def test_unknown_api_path_is_a_json_404(alice, path):
     response = api_for(alice).get(path)
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "stored"),
+    [
+        ("priority", "p1", "P1"),
+        ("feature", "Session Replay", "session_replay"),
+        ("feature", "HEATMAPS", "heatmaps"),
+    ],
+)
+def test_a_choice_may_be_given_by_its_label_in_any_case(alice, field, given, stored):
+    body = {"subject": "s", "description": "d", field: given}
+    response = api_for(alice).post("/api/v1/tickets/", body)
+    assert response.status_code == 201, response.content
+    assert response.json()[field] == stored
+
+
+def test_an_unknown_choice_is_still_400_naming_the_field(alice):
+    body = {"subject": "s", "description": "d", "priority": "P9"}
+    response = api_for(alice).post("/api/v1/tickets/", body)
+    assert response.status_code == 400 and "priority" in response.json()

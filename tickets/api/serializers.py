@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization, User
-from portal.serializers import AwareDateTimeField, ModelSerializer
+from portal.serializers import AwareDateTimeField, LenientChoiceField, ModelSerializer
 
 from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
 
@@ -185,14 +185,14 @@ class TicketCreateSerializer(serializers.Serializer):
 
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=50_000)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    feature = serializers.ChoiceField(choices=Feature.choices, required=False)
+    priority = LenientChoiceField(choices=Priority.choices, required=False)
+    feature = LenientChoiceField(choices=Feature.choices, required=False)
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.select_related("contract__plan"),
         required=False,
         help_text=_("Staff only, and required for staff."),
     )
-    channel = serializers.ChoiceField(
+    channel = LenientChoiceField(
         choices=Channel.choices, required=False, help_text=_("Staff only; default 'api'.")
     )
     received_at = PastDateTimeField(
@@ -255,7 +255,7 @@ class CommentCreateSerializer(serializers.Serializer):
 
 
 class TriageSerializer(serializers.Serializer):
-    priority = serializers.ChoiceField(choices=Priority.choices)
+    priority = LenientChoiceField(choices=Priority.choices)
 
 
 class StartSerializer(serializers.Serializer):
