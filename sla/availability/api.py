@@ -178,10 +178,13 @@ class CreditViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["breach_at", "claim_deadline"]
 
     def get_queryset(self):
+        return ServiceCredit.objects.visible_to(self.request.user).order_by("-breach_at", "-id")
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
         # Expire lapsed claims first, so no answer shows a closed window as "open" (the beat
         # job does the same; this covers a credit born past its window and a late beat).
         services.expire_credits()
-        return ServiceCredit.objects.visible_to(self.request.user).order_by("-breach_at", "-id")
 
     @extend_schema(request=None, responses=CreditSerializer)
     @action(detail=True, methods=["post"])
