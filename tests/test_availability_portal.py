@@ -7,11 +7,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.test import override_settings
-from django.urls import include, path
-from rest_framework.routers import SimpleRouter
 
-from portal import urls as root_urls
-from sla.availability import api_urls, services, statement, tasks
+from sla.availability import services, statement, tasks
 from sla.availability.models import (
     Incident,
     PlannedInterruption,
@@ -23,15 +20,8 @@ from tests.factories import ClientFactory, TicketFactory
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 4, 20, 10, tzinfo=UTC)  # a Monday
 
-_router = SimpleRouter()
-api_urls.register(_router)
-urlpatterns = [
-    path("api/v1/", include([*api_urls.urlpatterns, *_router.urls])),
-    path("", include("sla.availability.urls")),
-    *root_urls.urlpatterns,
-]
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 
 def t(*args):

@@ -5,27 +5,15 @@ import datetime
 
 import pytest
 import time_machine
-from django.urls import include, path
-from rest_framework.routers import SimpleRouter
 
-from portal import urls as root_urls
-from sla.availability import api_urls
 from sla.availability.models import Incident, IncidentRevision, ServiceCredit
 from tests.api_fixtures import api_for, results
 from tickets import services as ticket_services
 
 UTC = datetime.UTC
 
-# The app's routes, mounted here as the lead mounts them in portal/api_urls.py.
-_router = SimpleRouter()
-api_urls.register(_router)
-urlpatterns = [
-    path("api/v1/", include([*api_urls.urlpatterns, *_router.urls])),
-    path("", include("sla.availability.urls")),
-    *root_urls.urlpatterns,
-]
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 4, 20, 10, tzinfo=UTC)
 

@@ -1,26 +1,13 @@
 """Customer-requested escalation through the API and the portal, with tenancy."""
 
-import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
-from django.urls import include, path
 
-import portal.urls
 from escalation.models import EscalationEvent
 from escalation.sweep import sweep
-from escalation.urls import api_urlpatterns
 from tests.api_fixtures import api_for
 from tests.test_escalation_sweep import DUE, WARN, open_p1
 from tickets.models import OutboundMessage, TicketEvent
-
-# The lead splices these into portal/api_urls.py and portal/urls.py; until then, this module
-# is the URLconf of its tests.
-urlpatterns = [
-    path("api/v1/", include(api_urlpatterns)),
-    path("", include("escalation.urls")),
-    *portal.urls.urlpatterns,
-]
-pytestmark = pytest.mark.urls(__name__)
 
 
 def escalate_url(ticket):

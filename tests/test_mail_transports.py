@@ -260,7 +260,6 @@ def test_imap_poller_stores_processes_and_moves_to_processed(alice, dovecot, mon
 
 
 @pytest.mark.integration
-@pytest.mark.urls("tickets.mail.urls")
 @pytest.mark.django_db
 def test_postmark_inbound_webhook_makes_a_ticket(alice, client, settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:s3cret"}
@@ -271,7 +270,7 @@ def test_postmark_inbound_webhook_makes_a_ticket(alice, client, settings):
     }
     auth = "Basic " + base64.b64encode(b"hook:s3cret").decode()
     response = client.post(
-        "/anymail/postmark/inbound/",
+        "/mail/anymail/postmark/inbound/",
         json.dumps(payload),
         content_type="application/json",
         HTTP_AUTHORIZATION=auth,
@@ -281,7 +280,7 @@ def test_postmark_inbound_webhook_makes_a_ticket(alice, client, settings):
     assert message.status == InboundStatus.DONE and message.envelope_from == "alice@acme.example"
     assert message.ticket.reporter == alice
     forged = client.post(
-        "/anymail/postmark/inbound/", json.dumps(payload), content_type="application/json"
+        "/mail/anymail/postmark/inbound/", json.dumps(payload), content_type="application/json"
     )
     assert forged.status_code == 400 and InboundMessage.objects.count() == 1
 
