@@ -116,3 +116,13 @@ def test_seed_demo_records_last_months_outage_and_its_availability_credit(db):
     # 5.5 h down in a month of ~40,000 eligible minutes: 99.1–99.2 %, one started point below.
     credits = ServiceCredit.objects.filter(kind="availability")
     assert credits.count() == 3 and {c.days for c in credits} == {1}
+
+
+def test_seed_demo_staffs_the_p0_line_in_every_region_now(db):
+    from accounts.models import Region
+    from escalation.models import OnCallShift
+
+    call_command("seed_demo", stdout=StringIO())
+    now = timezone.now()
+    on_call = {s.region for s in OnCallShift.objects.at(now)}
+    assert on_call == set(Region.values)

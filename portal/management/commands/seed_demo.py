@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Organization, Region, User
+from escalation.models import OnCallShift
 from sla.availability import services as availability
 from tickets import services as tickets
 from tickets.models import Channel, Feature, Priority, Status
@@ -118,7 +119,24 @@ class Command(BaseCommand):
 
         self._tickets(clients, staff["sam"])
         self._outage(staff["sam"])
+        self._on_call(staff["sam"], staff["morgan"])
         return logins
+
+    def _on_call(self, *engineers):
+        """Weekly P0 shifts from this Monday for four weeks, the engineers taking turns."""
+        today = timezone.localdate()
+        monday = datetime.datetime.combine(
+            today - datetime.timedelta(days=today.weekday()), datetime.time(), tzinfo=datetime.UTC
+        )
+        for week in range(4):
+            starts = monday + datetime.timedelta(weeks=week)
+            for region in Region.values:
+                OnCallShift.objects.create(
+                    engineer=engineers[week % len(engineers)],
+                    region=region,
+                    starts_at=starts,
+                    ends_at=starts + datetime.timedelta(weeks=1),
+                )
 
     def _outage(self, actor):
         """A 5½-hour outage on a Tuesday last month: availability below 99.5 %, one credit."""
