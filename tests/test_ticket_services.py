@@ -171,3 +171,113 @@ def test_open_tickets_writes_nothing_when_one_spec_is_invalid(alice):
     with pytest.raises(ServiceError):
         services.open_tickets(specs)
     assert not Ticket.objects.exists() and not TicketEvent.objects.exists()
+
+
+# --- add_comments: the batch form of add_comment ------------------------------------------------
+
+COMMENTED_AT = datetime.datetime(2026, 3, 3, 10, 15, tzinfo=datetime.UTC)
+
+
+def _ticket_state(ticket):
+    """A ticket's row (but its id), its events and its comments, independent of pks."""
+    ticket.refresh_from_db()
+    row = {f.attname: getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields}
+    del row["id"]
+    events = [
+        (e.at, e.kind, e.action, e.field, e.old_value, e.new_value, e.note, e.public, e.actor_id)
+        for e in ticket.events.order_by("id")
+    ]
+    comments = [
+        (c.author_id, c.body, c.internal, c.channel, c.created_at, c.message_id)
+        for c in ticket.comments.order_by("id")
+    ]
+    return row, events, comments
+
+
+def _tickets_to_comment(alice, charlie):
+    """New, pending, resolved and open tickets, received a few hours before COMMENTED_AT."""
+    tickets = [
+        services.open_ticket(
+            organization=alice.organization,
+            reporter=alice,
+            subject=f"Heatmap {i}",
+            description="The heatmap stays blank.",
+            received_at=COMMENTED_AT - datetime.timedelta(hours=3 - i * 0.5),
+        )
+        for i in range(4)
+    ]
+    services.set_status(tickets[1], status=Status.PENDING, actor=charlie)
+    services.resolve(tickets[2], actor=charlie, resolution="Fixed")
+    services.start_diagnosis(tickets[3], actor=charlie)
+    return tickets
+
+
+def _comment_specs(tickets, alice, charlie):
+    new, pending, resolved, opened = tickets
+    return [
+        dict(ticket=new, author=charlie, body="Looking", internal=True),
+        dict(ticket=new, author=charlie, body="We are on it"),  # first response, now open
+        dict(ticket=pending, author=alice, body="Here are the logs"),  # customer replied
+        dict(ticket=resolved, author=alice, body="Still broken"),  # reopened
+        dict(ticket=resolved, author=charlie, body="Checking again"),  # same ticket again
+        dict(ticket=opened, author=alice, body="Any news?", message_id="<m1@acme.example>"),
+    ]
+
+
+def test_add_comments_has_the_outcome_of_add_comment_one_at_a_time(alice, charlie):
+    import time_machine
+
+    with time_machine.travel(COMMENTED_AT, tick=False):
+        one_by_one = _tickets_to_comment(alice, charlie)
+        for spec in _comment_specs(one_by_one, alice, charlie):
+            services.add_comment(**spec)
+        together = _tickets_to_comment(alice, charlie)
+        comments = services.add_comments(_comment_specs(together, alice, charlie))
+    assert all(c.pk for c in comments) and len({c.pk for c in comments}) == 6
+    for single, batched in zip(one_by_one, together, strict=True):
+        assert _ticket_state(single) == _ticket_state(batched)
+    new, pending, resolved, opened = together
+    assert (new.status, new.first_response_at) == (Status.OPEN, COMMENTED_AT)
+    assert pending.status == Status.OPEN
+    assert (resolved.status, resolved.resolved_at) == (Status.OPEN, None)
+    assert resolved.events.filter(action="reopened", public=True).exists()
+    assert comments[5].message_id == "<m1@acme.example>"
+
+
+@pytest.mark.parametrize("n", [1, 5, 20])
+def test_add_comments_writes_in_a_constant_number_of_queries(alice, charlie, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tickets = services.open_tickets(_opening_specs(alice, n + 1))
+    services.add_comment(tickets[0], author=charlie, body="warm-up")
+    specs = [dict(ticket=t, author=charlie, body="We are on it") for t in tickets[1:]]
+    with CaptureQueriesContext(connection) as queries:
+        comments = services.add_comments(specs)
+    # The escalation receiver asks, per ticket whose next check is an unsent warning, whether
+    # it was sent (one EXISTS, its own documented cost); add_comments' writes are constant:
+    # a savepoint, the lock, the comments, the tickets, the events, its release.
+    sqls = [q["sql"] for q in queries.captured_queries]
+    warned = [sql for sql in sqls if "escalation_escalationevent" in sql]
+    assert len(warned) <= n and len(sqls) - len(warned) <= 6
+    assert len(comments) == n
+    assert (
+        Ticket.objects.filter(status=Status.OPEN, first_response_at__isnull=False).count() == n + 1
+    )
+    events = TicketEvent.objects.filter(action="first_response", field="first_response_at")
+    assert events.count() == n + 1
+
+
+def test_add_comments_writes_nothing_when_one_spec_is_invalid(alice, charlie):
+    tickets = services.open_tickets(_opening_specs(alice, 2))
+    specs = [
+        dict(ticket=tickets[0], author=charlie, body="We are on it"),
+        dict(ticket=tickets[1], author=alice, body="secret", internal=True),
+    ]
+    events = TicketEvent.objects.count()
+    with pytest.raises(ServiceError) as err:
+        services.add_comments(specs)
+    assert err.value.field == "internal"
+    assert TicketEvent.objects.count() == events
+    assert not Ticket.objects.filter(status=Status.OPEN).exists()
+    assert not tickets[0].comments.exists()

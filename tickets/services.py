@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.db import bulk_update
 from portal.errors import ServiceError
 
 from .models import (
@@ -234,22 +235,25 @@ def add_attachment(ticket, upload, *, uploaded_by=None, comment=None, name=None)
     return attachment
 
 
-@transaction.atomic
-def add_comment(
-    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
-) -> Comment:
-    """A public reply or an internal note. A staff reply is the first response if none yet."""
+def _check_comment(*, author, body, internal=False, files=(), **other):
+    """add_comment()'s checks that need no lock: text, internal notes, attachments."""
     if not (body or "").strip() and not files:
         raise ServiceError(_("Write a message."), field="body")
-    is_staff = bool(author and author.is_staff)
-    if internal and not is_staff:
+    if internal and not (author and author.is_staff):
         raise ServiceError(_("Only support staff can write internal notes."), field="internal")
     check_attachments(files)
-    ticket = lock(ticket)
+
+
+def _commenting(
+    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+) -> tuple[Comment, TicketChange]:
+    """One comment on a locked ticket: the unsaved comment, and the ticket's change after the
+    status rules and ticket_changing (the SLA engine and escalation adjust the instance)."""
+    is_staff = bool(author and author.is_staff)
     if ticket.status == Status.CLOSED and not is_staff:
         raise ServiceError(_("This ticket is closed; please open a new one."), field="body")
     at = check_past(at, "at", not_before=ticket.received_at)
-    comment = Comment.objects.create(
+    comment = Comment(
         ticket=ticket,
         author=author,
         body=body or "",
@@ -258,14 +262,91 @@ def add_comment(
         created_at=at,
         message_id=message_id,
     )
-    for f in files:
-        add_attachment(ticket, f, uploaded_by=author, comment=comment)
     change = TicketChange(ticket, author, "comment", at)
     if not internal:
         _after_public_comment(change, is_staff)
-    _save(change)
-    transaction.on_commit(lambda: comment_added.send(sender=Comment, comment=comment))
-    return comment
+    ticket_changing.send(sender=Ticket, change=change)
+    return comment, change
+
+
+def _lock_many(tickets) -> dict:
+    """lock() for several tickets in one query (pk order, so two batches cannot deadlock)."""
+    rows = Ticket.objects.select_for_update(of=("self",)).select_related(
+        "organization__contract__plan"
+    )
+    pks = {ticket.pk for ticket in tickets}
+    found = {t.pk: t for t in rows.filter(pk__in=pks).order_by("pk")}
+    missing = pks - found.keys()
+    if missing:
+        raise Ticket.DoesNotExist(f"Ticket matching query does not exist: {sorted(missing)}")
+    return found
+
+
+def _write_changes(changes: list[TicketChange]) -> None:
+    """_save()'s writes for changes already through ticket_changing: the changed tickets in
+    one UPDATE (of the fields any of them changed, plus updated_at), their events in one
+    INSERT. A ticket changed several times is written once, with its final values."""
+    changed, names = {}, set()
+    for change in changes:
+        if change.fields:
+            changed[change.ticket.pk] = change.ticket
+            names |= change.fields
+    if changed:
+        now = timezone.now()
+        for ticket in changed.values():
+            ticket.updated_at = now
+        bulk_update(Ticket, changed.values(), sorted(names | {"updated_at"}))
+    events = []
+    for change in changes:
+        for event in change.events:
+            event.ticket = change.ticket
+        events += change.events
+    TicketEvent.objects.bulk_create(events)
+
+
+@transaction.atomic
+def add_comments(specs: list[dict]) -> list[Comment]:
+    """Batch form of add_comment(): the same rules per comment, one lock of all the tickets,
+    one INSERT of the comments, one UPDATE of the changed tickets, one INSERT of the events.
+
+    Each spec holds add_comment()'s arguments, the ticket included. Comments to the same
+    ticket apply in order on one locked instance, as one call after the other would; one
+    invalid spec raises and writes nothing. Attachments are saved one file at a time.
+    """
+    for spec in specs:
+        _check_comment(**spec)
+    locked = _lock_many(spec["ticket"] for spec in specs)
+    comments, changes = [], []
+    for spec in specs:
+        comment, change = _commenting(**{**spec, "ticket": locked[spec["ticket"].pk]})
+        comments.append(comment)
+        changes.append(change)
+    Comment.objects.bulk_create(comments)
+    for spec, comment in zip(specs, comments, strict=True):
+        for f in spec.get("files", ()):
+            add_attachment(comment.ticket, f, uploaded_by=spec["author"], comment=comment)
+    _write_changes(changes)
+    for comment, change in zip(comments, changes, strict=True):
+        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
+        transaction.on_commit(partial(comment_added.send, sender=Comment, comment=comment))
+    return comments
+
+
+def add_comment(
+    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+) -> Comment:
+    """A public reply or an internal note. A staff reply is the first response if none yet."""
+    spec = dict(
+        ticket=ticket,
+        author=author,
+        body=body,
+        internal=internal,
+        channel=channel,
+        files=files,
+        at=at,
+        message_id=message_id,
+    )
+    return add_comments([spec])[0]
 
 
 def _after_public_comment(change: TicketChange, by_staff: bool) -> None:

@@ -113,9 +113,13 @@ def process_many(pks, *, batch_size: int = BATCH_SIZE) -> list[InboundMessage]:
        one UPDATE. Every other message is handled in its own savepoint, as before; one that
        may thread to a ticket of the waiting group (a subject reference or Message-IDs not
        found yet) first has the group written, so that it threads as one at a time would.
-    3. A failure while writing the group falls back to one savepoint per message of it; a
-       failure of a message rolls back its writes and discards its on-commit hooks (its
-       acknowledgement is never sent), and its error is recorded in the same transaction.
+       Replies that become comments wait likewise and are written together through
+       services.add_comments() (in order, several to one ticket included); a message naming
+       a waiting reply's Message-ID first has them written, as it threads by their comments.
+    3. A failure while writing the group or the replies falls back to one savepoint per
+       message of them; a failure of a message rolls back its writes and discards its
+       on-commit hooks (its acknowledgement is never sent), and its error is recorded in
+       the same transaction.
     4. After the batch commits, the on-commit hooks run (acknowledgements are sent).
     If the batch as a whole cannot commit (connection lost, a deferred constraint), nothing
     of it is kept and its messages are processed again one at a time with process().
@@ -162,6 +166,8 @@ def _process_batch(pks: list[int]) -> list[InboundMessage]:
 def _take(message: InboundMessage) -> None:
     """Route one claimed message of a batch; a new ticket joins the group, the rest is handled."""
     batch = _BATCH.get()
+    if batch.replies and _threads_into_replies(message):
+        _write_replies()
     try:
         intake = _read(message)
         route = _route(intake, dry=True)
@@ -179,12 +185,25 @@ def _take(message: InboundMessage) -> None:
         batch.finished.append(message)
     elif kind == "new" and not (batch.group and _has_thread_hints(intake)):
         batch.group.append(intake)
+    elif kind == "reply" and not _threads_into_group(intake, route) and _comments(intake):
+        batch.replies.append(intake)
     elif kind in ("quarantine", "reply") and not _threads_into_group(intake, route):
         batch.results[message.pk] = _process_claimed(message, intake, route)
     else:
         # It may thread to a ticket of the group: write the group, then route it again.
         _write_group()
         batch.results[message.pk] = _process_claimed(message, intake)
+
+
+def _comments(intake: Intake) -> bool:
+    """A reply that _reply() writes as a comment (not a new ticket following a closed one)."""
+    return intake.sender.is_staff or not _too_old(intake.ticket)
+
+
+def _threads_into_replies(message: InboundMessage) -> bool:
+    """A message naming a waiting reply's Message-ID: it threads by that reply's comment."""
+    ids = {message.in_reply_to, *message.references} - {""}
+    return bool(ids & {intake.env.message_id for intake in _BATCH.get().replies})
 
 
 def _has_thread_hints(intake: Intake) -> bool:
@@ -204,8 +223,39 @@ def _threads_into_group(intake: Intake, route) -> bool:
     return bool(batch.group) and _too_old(intake.ticket) and not intake.sender.is_staff
 
 
+def _write_replies() -> None:
+    """Write the waiting replies with services.add_comments(); on failure, one savepoint per
+    message instead. Their rows join the batch's finished ones (one UPDATE in _write_group)."""
+    batch = _BATCH.get()
+    replies, batch.replies = batch.replies, []
+    if not replies:
+        return
+    try:
+        with transaction.atomic():
+            comments = services.add_comments([_comment_spec(intake) for intake in replies])
+            for intake, comment in zip(replies, comments, strict=True):
+                _note_refused(intake.ticket, intake.refused)
+                _finish(intake.message, InboundStatus.DONE, "reply", intake.ticket, comment)
+    except Exception:  # noqa: BLE001 - each message is tried alone below
+        log.exception("inbound replies of %d failed; one message at a time", len(replies))
+        batch.clear()
+        for intake in replies:
+            message = intake.message
+            batch.results[message.pk] = _process_claimed(message, intake, ("reply", ""))
+    else:
+        now = timezone.now()
+        for intake in replies:
+            message = intake.message
+            message.attempts += 1
+            message.processed_at = now
+            message.error = message.traceback = ""
+            batch.finished.append(message)
+
+
 def _write_group() -> None:
-    """Open the group's tickets at once; on failure, one savepoint per message instead."""
+    """Open the group's tickets at once; on failure, one savepoint per message instead.
+    The waiting replies are written first."""
+    _write_replies()
     batch = _BATCH.get()
     group, batch.group = batch.group, []
     if group:
@@ -311,14 +361,15 @@ class _BatchCache:
     users: address → active user (or None), so a sender writing many messages is looked up once.
     auto_replies: (address, kind) → automatic mails of the kind sent within its window; rows
     only get added within a batch, so counting on from the database's answer stays exact.
-    group: new tickets waiting to be opened together; finished: handled messages whose rows
+    group: new tickets waiting to be opened together; replies: replies waiting to be written
+    together (services.add_comments); finished: handled messages whose rows
     wait for one UPDATE; results: rows handled alone (re-read after a failure);
     collected: while the group is written, its AutoReply rows and mails to write at once.
     """
 
     def __init__(self):
         self.users, self.auto_replies = {}, {}
-        self.group, self.finished, self.results = [], [], {}
+        self.group, self.replies, self.finished, self.results = [], [], [], {}
         self.collected = None
 
     def clear(self):
@@ -624,18 +675,22 @@ def _too_old(ticket: Ticket) -> bool:
 def _reply(intake: Intake, ticket: Ticket) -> None:
     if _too_old(ticket) and not intake.sender.is_staff:
         return _new_ticket(intake, follows=ticket)
-    text = trim_reply(intake.body.text) or "(no text)"
-    comment = services.add_comment(
-        ticket,
+    comment = services.add_comment(**_comment_spec(intake))
+    _note_refused(ticket, intake.refused)
+    _finish(intake.message, InboundStatus.DONE, "reply", ticket=ticket, comment=comment)
+
+
+def _comment_spec(intake: Intake) -> dict:
+    """services.add_comment()'s arguments for a reply."""
+    return dict(
+        ticket=intake.ticket,
         author=intake.sender,
-        body=text,
+        body=trim_reply(intake.body.text) or "(no text)",
         channel=Channel.EMAIL,
         files=intake.files,
         at=min(intake.message.received_at, timezone.now()),
         message_id=intake.env.message_id,
     )
-    _note_refused(ticket, intake.refused)
-    _finish(intake.message, InboundStatus.DONE, "reply", ticket=ticket, comment=comment)
 
 
 # --- new tickets ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import parse
@@ -45,6 +45,51 @@ def store(raw: bytes, mail_from=None, rcpt_tos=(), *, received_at=None):
     return row, True
 
 
+BATCH_SIZE = 500
+
+
+def _insert_binary(rows: list[InboundMessage]) -> None:
+    """bulk_create(rows, ignore_conflicts=True) on PostgreSQL, with the raw bytes sent as
+    binary parameters.
+
+    Django binds parameters on the client: each message's bytes are escaped to hex text in
+    Python, and parsed back by the server, for a few megabytes per batch. A server-side
+    binding cursor on the same connection (same transaction) sends them as they are.
+    The column values are the ones bulk_create() writes: each field's pre_save() and
+    get_db_prep_save(), so defaults, JSON and datetimes are converted the same way.
+    """
+    import psycopg  # here: SQLite deployments need not install it
+
+    opts = InboundMessage._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in fields)
+    marks = "(" + ", ".join("%b" if f.name == "raw" else "%s" for f in fields) + ")"
+    connection.ensure_connection()
+    with transaction.atomic(savepoint=False):
+        for start in range(0, len(rows), BATCH_SIZE):
+            batch = rows[start : start + BATCH_SIZE]
+            params = [
+                f.get_db_prep_save(f.pre_save(row, True), connection)
+                for row in batch
+                for f in fields
+            ]
+            # Only identifiers from the model's metadata are interpolated; values are params.
+            sql = (
+                f"INSERT INTO {qn(opts.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([marks] * len(batch))} ON CONFLICT DO NOTHING"
+            )
+            raw_cursor = psycopg.Cursor(connection.connection)
+            # Wrapped as Django wraps its own: query logging, execute_wrapper(), error mapping.
+            wrap = (
+                connection.make_debug_cursor
+                if connection.queries_logged
+                else connection.make_cursor
+            )
+            with wrap(raw_cursor) as cursor:
+                cursor.execute(sql, params)
+
+
 def store_many(items, *, received_at=None) -> list[InboundMessage]:
     """Batch form of store() for bulk imports: one INSERT per batch, duplicates skipped.
 
@@ -57,7 +102,10 @@ def store_many(items, *, received_at=None) -> list[InboundMessage]:
         msg = parse.parse(raw)
         rows.append(_row(raw, mail_from, rcpt, received_at, msg))
         parsed.setdefault(rows[-1].key, (raw, msg))
-    InboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    if connection.vendor == "postgresql":
+        _insert_binary(rows)
+    else:
+        InboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
     keys = [r.key for r in rows]
     by_key = {
         m.key: m for m in InboundMessage.objects.filter(key__in=keys).only("pk", "key", "status")
