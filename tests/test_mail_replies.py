@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from tests.factories import CommentFactory, TicketFactory
 from tests.mail import eml
 from tickets import services
 from tickets.mail.models import InboundMessage, InboundStatus
@@ -212,3 +213,47 @@ def test_store_many_rows_match_what_bulk_create_writes(alice):
     strip = lambda rows: [{k: v for k, v in row.items() if k != "id"} for row in rows]  # noqa: E731
     assert strip(stored) == strip(expected)
     assert stored[1]["in_reply_to"] == "<reply-40@mail.acme.example>"
+
+
+@pytest.mark.parametrize("n", [5, 20])
+def test_a_batch_of_replies_to_many_tickets_costs_a_constant_number_of_queries(
+    alice, n, django_assert_max_num_queries
+):
+    tickets = [TicketFactory(organization=alice.organization, reporter=alice) for _ in range(n)]
+    process_many(_stored(_mail(0, "warm-up")))
+    raws = [_mail(100 + i, f"Re: [{t.reference}] Heatmap") for i, t in enumerate(tickets)]
+    pks = _stored(*raws)
+    # 13 here: one threading lookup for the batch, not one per reply (17 and 32 before).
+    with django_assert_max_num_queries(15):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            results = process_many(pks)
+    assert [(m.reason, m.ticket_id) for m in results] == [("reply", t.pk) for t in tickets]
+    assert all(m.comment_id for m in results)
+
+
+def test_a_reply_in_a_batch_never_threads_to_another_organizations_ticket(alice, bob, charlie):
+    own = TicketFactory(organization=alice.organization, reporter=alice)
+    other = TicketFactory(organization=bob.organization, reporter=bob)
+    CommentFactory(ticket=other, author=bob, message_id="<other-1@globex.example>")
+    by_id = _mail(3, "Re: Globex thread").replace(
+        b"MIME-Version: 1.0", b"In-Reply-To: <other-1@globex.example>\nMIME-Version: 1.0", 1
+    )
+    pks = _stored(
+        _mail(1, f"Re: [{own.reference}] ours"),
+        _mail(2, f"Re: [{other.reference}] theirs"),  # names Globex's ticket: a new one
+        by_id,  # answers a comment on Globex's ticket: a new one too
+        _mail(4, f"Re: [{other.reference}] staff", sender=charlie.email),  # staff may
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = process_many(pks)
+    assert [(m.status, m.reason) for m in results] == [
+        ("done", "reply"),
+        ("done", "new ticket"),
+        ("done", "new ticket"),
+        ("done", "reply"),
+    ]
+    assert [results[0].ticket_id, results[3].ticket_id] == [own.pk, other.pk]
+    assert {results[1].ticket.organization_id, results[2].ticket.organization_id} == {
+        alice.organization_id
+    }
+    assert other.comments.count() == 2

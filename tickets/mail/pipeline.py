@@ -7,6 +7,7 @@ imports: the same handling, one transaction per batch instead of one per message
 """
 
 import contextvars
+import copy
 import datetime
 import logging
 import re
@@ -26,7 +27,15 @@ from accounts.services import organization_for_email
 from portal.db import bulk_update
 from portal.errors import ServiceError
 from tickets import services
-from tickets.models import Channel, Comment, OutboundMessage, Priority, Status, Ticket
+from tickets.models import (
+    Channel,
+    Comment,
+    OutboundMessage,
+    Priority,
+    Status,
+    Ticket,
+    pk_from_reference,
+)
 from tickets.outbound import mail_domain, send_ticket_mail, send_ticket_mails, ticket_subject
 from tickets.validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachment
 
@@ -148,10 +157,14 @@ def _process_batch(pks: list[int]) -> list[InboundMessage]:
             messages = _claim_many(pks)
             _prefetch_senders(messages.values())
             batch = _BATCH.get()
+            batch.pending = [
+                messages[pk] for pk in pks if pk in messages and messages[pk].status in PROCESSABLE
+            ]
             for pk in pks:
                 message = messages.get(pk)
                 if message is not None and message.status in PROCESSABLE:
                     _take(message)
+                    batch.pending = batch.pending[1:]
                 elif message is not None:
                     message.__dict__.pop("raw", None)
             _write_group()
@@ -230,6 +243,7 @@ def _write_replies() -> None:
     replies, batch.replies = batch.replies, []
     if not replies:
         return
+    batch.threads = None  # comments (with Message-IDs) get written: thread again
     try:
         with transaction.atomic():
             comments = services.add_comments([_comment_spec(intake) for intake in replies])
@@ -259,6 +273,7 @@ def _write_group() -> None:
     batch = _BATCH.get()
     group, batch.group = batch.group, []
     if group:
+        batch.threads = None  # tickets and their acknowledgements get written
         try:
             with transaction.atomic():
                 _open_group(group)
@@ -277,6 +292,8 @@ def _write_group() -> None:
                 message.error = message.traceback = ""
                 batch.finished.append(message)
     finished, batch.finished = batch.finished, []
+    if any(m.ticket_id is not None for m in finished):
+        batch.threads = None  # rows now name their tickets (threading by In-Reply-To)
     if finished:
         bulk_update(InboundMessage, finished, SAVED_FIELDS)
 
@@ -352,6 +369,7 @@ def _process_claimed(message: InboundMessage, intake=None, route=None) -> Inboun
             processed_at=timezone.now(),
         )
         message = InboundMessage.objects.get(pk=message.pk)
+    _BATCH.get().threads = None  # it wrote alone: what threads where may have changed
     return message
 
 
@@ -365,16 +383,21 @@ class _BatchCache:
     together (services.add_comments); finished: handled messages whose rows
     wait for one UPDATE; results: rows handled alone (re-read after a failure);
     collected: while the group is written, its AutoReply rows and mails to write at once.
+    pending: the batch's processable messages not routed yet (the current one first);
+    threads: the threading candidates of the pending messages (_prefetch_threads), or None
+    once anything was written that may change where a message threads (fetched again then).
     """
 
     def __init__(self):
         self.users, self.auto_replies = {}, {}
         self.group, self.replies, self.finished, self.results = [], [], [], {}
         self.collected = None
+        self.pending, self.threads = [], None
 
     def clear(self):
         self.users.clear()
         self.auto_replies.clear()
+        self.threads = None
 
 
 _BATCH: contextvars.ContextVar[_BatchCache | None] = contextvars.ContextVar(
@@ -635,8 +658,103 @@ def _quarantine(intake: Intake, address: str, reason: str) -> None:
 # --- threading --------------------------------------------------------------------------------
 
 
+@dataclass
+class _Threads:
+    """Threading candidates of a batch's pending messages, read in four queries.
+
+    refs: the subject references' pks looked up; ids: the Message-IDs looked up;
+    tickets: pk → ticket (organization selected), for both; by_id: Message-ID → ticket pks
+    (OutboundMessage, InboundMessage and Comment rows naming it).
+    """
+
+    refs: set = field(default_factory=set)
+    ids: set = field(default_factory=set)
+    tickets: dict = field(default_factory=dict)
+    by_id: dict = field(default_factory=dict)
+
+
+def _thread_hints(subject: str, in_reply_to: str, references) -> tuple[int | None, list[str]]:
+    """What _thread looks a message up by: its subject reference's pk, its Message-IDs."""
+    match = SUBJECT_REFERENCE_RE.search(subject)
+    pk = pk_from_reference(match.group(1)) if match else None
+    return pk, [i for i in [in_reply_to, *references] if i]
+
+
+def _prefetch_threads(messages) -> _Threads:
+    """The tickets the messages may thread to: by subject reference, then by Message-IDs
+    (one query per source), then the tickets themselves; no tenancy filter (_thread's)."""
+    threads = _Threads()
+    for m in messages:
+        pk, ids = _thread_hints(m.subject, m.in_reply_to, m.references)
+        if pk is not None:
+            threads.refs.add(pk)
+        threads.ids.update(ids)
+    ticket_pks = set(threads.refs)
+    if threads.ids:
+        ids = sorted(threads.ids)
+        rows = [
+            *OutboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
+                "message_id", "ticket_id"
+            ),
+            *InboundMessage.objects.filter(key__in=ids, ticket__isnull=False).values_list(
+                "key", "ticket_id"
+            ),
+            *Comment.objects.filter(message_id__in=ids).values_list("message_id", "ticket_id"),
+        ]
+        for message_id, ticket_id in rows:
+            threads.by_id.setdefault(message_id, set()).add(ticket_id)
+            ticket_pks.add(ticket_id)
+    if ticket_pks:
+        tickets = Ticket.objects.filter(pk__in=ticket_pks).select_related("organization")
+        threads.tickets = {t.pk: t for t in tickets}
+    return threads
+
+
+def _may_thread(sender, ticket: Ticket) -> bool:
+    """Ticket.objects.visible_to(sender), for one ticket already read."""
+    if not sender or not sender.is_authenticated:
+        return False
+    if sender.is_staff:
+        return True
+    return sender.organization_id is not None and ticket.organization_id == sender.organization_id
+
+
+def _thread_cached(intake: Intake):
+    """_thread() from the batch's prefetched candidates: (found, ticket); found is False
+    when the message's hints are not all in the cache (then _thread queries as alone)."""
+    batch = _BATCH.get()
+    if batch is None:
+        return False, None
+    env, sender = intake.env, intake.sender
+    pk, ids = _thread_hints(env.subject, env.in_reply_to, env.references)
+    if pk is None and not ids:
+        return True, None
+    if batch.threads is None:
+        batch.threads = _prefetch_threads(batch.pending)
+    threads = batch.threads
+    if (pk is not None and pk not in threads.refs) or not threads.ids.issuperset(ids):
+        return False, None
+    # Each message gets its own instance, as a query of its own would give it.
+    if pk is not None:
+        ticket = threads.tickets.get(pk)
+        if ticket is not None and _may_thread(sender, ticket):
+            return True, copy.copy(ticket)
+    found = {t for i in ids for t in threads.by_id.get(i, ())}
+    tickets = [threads.tickets[t] for t in found if t in threads.tickets]
+    tickets = [t for t in tickets if _may_thread(sender, t)]
+    if not tickets:
+        return True, None
+    return True, copy.copy(max(tickets, key=lambda t: (t.received_at, t.pk)))
+
+
 def _thread(intake: Intake) -> Ticket | None:
-    """The ticket this message answers, if the sender may write to it (tenancy guard)."""
+    """The ticket this message answers, if the sender may write to it (tenancy guard).
+
+    In a batch, from the candidates prefetched for its pending messages (_thread_cached):
+    the same tenancy rule and precedence, without a query per message."""
+    cached, ticket = _thread_cached(intake)
+    if cached:
+        return ticket
     env, sender = intake.env, intake.sender
     candidates = Ticket.objects.visible_to(sender).select_related("organization")
     match = SUBJECT_REFERENCE_RE.search(env.subject)
