@@ -79,18 +79,26 @@ def _as_text(value) -> str:
 
 
 def _save(change: TicketChange) -> Ticket:
-    """Let the SLA engine adjust the instance, then write the row and its events."""
+    """Let the SLA engine adjust an existing ticket, then write the row and its events."""
     ticket = change.ticket
     ticket_changing.send(sender=Ticket, change=change)
-    if ticket.pk is None:
-        ticket.save()
-    elif change.fields:
+    if change.fields:
         ticket.save(update_fields=sorted(change.fields | {"updated_at"}))
-    for event in change.events:
-        event.ticket = ticket
-    TicketEvent.objects.bulk_create(change.events)
-    transaction.on_commit(lambda: ticket_changed.send(sender=Ticket, change=change))
+    _record([change])
     return ticket
+
+
+def _record(changes: list[TicketChange]) -> None:
+    """Every write path's last step: the changes' events in one INSERT, and ticket_changed
+    for each once the transaction commits."""
+    events = []
+    for change in changes:
+        for event in change.events:
+            event.ticket = change.ticket
+        events += change.events
+    TicketEvent.objects.bulk_create(events)
+    for change in changes:
+        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
 
 
 def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.datetime:
@@ -173,14 +181,7 @@ def open_tickets(specs: list[dict]) -> list[Ticket]:
     for change in changes:
         ticket_changing.send(sender=Ticket, change=change)
     tickets = Ticket.objects.bulk_create([change.ticket for change in changes])
-    events = []
-    for change in changes:
-        for event in change.events:
-            event.ticket = change.ticket
-        events += change.events
-    TicketEvent.objects.bulk_create(events)
-    for change in changes:
-        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
+    _record(changes)
     for spec, ticket in zip(specs, tickets, strict=True):
         for f in spec.get("files", ()):
             add_attachment(ticket, f, uploaded_by=spec["reporter"])
@@ -284,8 +285,8 @@ def _lock_many(tickets) -> dict:
 
 def _write_changes(changes: list[TicketChange]) -> None:
     """_save()'s writes for changes already through ticket_changing: the changed tickets in
-    one UPDATE (of the fields any of them changed, plus updated_at), their events in one
-    INSERT. A ticket changed several times is written once, with its final values."""
+    one UPDATE (of the fields any of them changed, plus updated_at), then _record(). A ticket
+    changed several times is written once, with its final values."""
     changed, names = {}, set()
     for change in changes:
         if change.fields:
@@ -296,12 +297,7 @@ def _write_changes(changes: list[TicketChange]) -> None:
         for ticket in changed.values():
             ticket.updated_at = now
         bulk_update(Ticket, changed.values(), sorted(names | {"updated_at"}))
-    events = []
-    for change in changes:
-        for event in change.events:
-            event.ticket = change.ticket
-        events += change.events
-    TicketEvent.objects.bulk_create(events)
+    _record(changes)
 
 
 @transaction.atomic
@@ -326,8 +322,7 @@ def add_comments(specs: list[dict]) -> list[Comment]:
         for f in spec.get("files", ()):
             add_attachment(comment.ticket, f, uploaded_by=spec["author"], comment=comment)
     _write_changes(changes)
-    for comment, change in zip(comments, changes, strict=True):
-        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
+    for comment in comments:
         transaction.on_commit(partial(comment_added.send, sender=Comment, comment=comment))
     return comments
 
