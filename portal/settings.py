@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "sla",
     "sla.availability",
     "escalation",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +187,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
+elif env.str("CELERY_BROKER_KEY_PREFIX", default=""):
+    # Several deployments (or test runs) can share one Redis without reading each other's
+    # queues.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX")}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -3,6 +3,15 @@ import functools
 import pytest
 
 from tests.factories import ClientFactory, OrganizationFactory, StaffFactory
+from tests.isolation import RUN_ID
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Test database names carry this run's id: two runs on one machine never meet."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    _set_suffix_to_test_databases(f"run{RUN_ID}")
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,10 @@ import pytest
 from django.db import connection
 
 from escalation.models import EscalationEvent
+from tests.isolation import redis_key_prefix
 from tests.test_escalation_sweep import open_p1
 
-REDIS = "redis://127.0.0.1:6379/7"
+REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
@@ -26,7 +27,6 @@ def redis_or_skip():
         client.ping()
     except Exception as exc:  # noqa: BLE001
         pytest.fail(f"Redis not reachable: {exc}")
-    client.flushdb()  # db 7 is this test's: drop tasks left by an earlier run
 
 
 def database_url() -> str:
@@ -44,6 +44,7 @@ def test_beat_and_worker_escalate_an_overdue_ticket(alice, tmp_path):
         **os.environ,
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": REDIS,
+        "CELERY_BROKER_KEY_PREFIX": redis_key_prefix("escalation"),
         "ESCALATION_SWEEP_SECONDS": "2",
         "ESERVICE_VAR_DIR": str(tmp_path),
         "CELERY_TASK_ALWAYS_EAGER": "false",
