@@ -1,11 +1,12 @@
 # eService: `make run` to try it, `make test` for the whole suite. See README.md.
 
-PYTHON ?= $(shell command -v python 2>/dev/null || command -v python3)
+# The interpreter: $PYTHON, else the active virtualenv, else ./.venv (created on first use).
+PY = $(shell bash scripts/python-env)
 PORT ?= 8000
 HOST ?= 0.0.0.0
-PIP := PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 $(PYTHON) -m pip
+PIP = PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 $(PY) -m pip
 
-export PYTHON PORT HOST
+export PORT HOST
 
 .PHONY: help install install-dev run test services migrate seed lint format
 
@@ -16,13 +17,14 @@ help:
 	@echo "make lint      ruff check and format check"
 
 install:
+	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e .
 
 install-dev:
 	$(PIP) install --quiet -e '.[dev]'
 
 run: install
-	bash scripts/run-all
+	PYTHON=$(PY) bash scripts/run-all
 
 test:
 	bash scripts/test
@@ -31,15 +33,15 @@ services:
 	bash scripts/services
 
 migrate:
-	$(PYTHON) manage.py migrate
+	$(PY) manage.py migrate
 
 seed: migrate
-	$(PYTHON) manage.py seed_demo
+	$(PY) manage.py seed_demo
 
 lint:
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 format:
-	$(PYTHON) -m ruff format .
-	$(PYTHON) -m ruff check --fix .
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
