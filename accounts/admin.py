@@ -146,6 +146,7 @@ class OrganizationAdmin(StaffAccessMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related("contract__plan")
             .annotate(users_count=Count("users"))
+            .order_by("name")  # an aggregate drops Meta.ordering; the autocomplete pages this
         )
 
     @admin.display(description=_("region"), ordering="contract__region")

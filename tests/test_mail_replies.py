@@ -1,8 +1,10 @@
 """Replies in a batch: written together through services.add_comments(), same outcomes."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from django.core import mail
 from django.db import connection, transaction
 from django.test import TestCase
@@ -86,6 +88,8 @@ def _clean(outcome: dict) -> dict:
     return {**outcome, "events": events}
 
 
+# Both runs see the same clock, so deadlines and event times cannot differ between them.
+@time_machine.travel(datetime.datetime(2026, 3, 4, 11, 0, tzinfo=datetime.UTC), tick=False)
 def test_several_replies_to_one_ticket_in_a_batch_match_one_at_a_time(alice, charlie):
     with transaction.atomic():
         ticket = _resolved_ticket(charlie)
