@@ -173,6 +173,9 @@ SUPPORT_PHONE_NUMBERS = {
     "US-PST": "+1 415 555 0100",
 }
 
+# Outbound webhooks may reach internal addresses only on hosts named here (comma-separated).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 BROKER_DIR = VAR_DIR / "broker"
