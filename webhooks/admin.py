@@ -133,7 +133,7 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Retry the selected deliveries now"))
     def retry_now(self, request, queryset):
-        count = services.retry(queryset.only("pk", "status"))
+        count = services.retry(queryset.select_related(None).only("pk", "status"))
         self.message_user(
             request,
             ngettext("%d delivery queued.", "%d deliveries queued.", count) % count,
