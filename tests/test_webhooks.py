@@ -273,3 +273,19 @@ def test_staff_retry_requeues_a_failed_delivery(receiver):
     delivery.refresh_from_db()
     assert delivery.status == "sent"
     assert receiver.wait_for(1)[0].headers["X-EService-Delivery"] == str(delivery.pk)
+
+
+def test_sending_is_queued_once_after_commit_and_the_task_sends(
+    receiver, django_capture_on_commit_callbacks
+):
+    from webhooks import tasks
+
+    endpoint(receiver.url)
+    endpoint(receiver.url)
+    with django_capture_on_commit_callbacks() as callbacks:
+        deliveries = services.emit("ticket.created", ticket=ticket_with_relations())
+    assert len(callbacks) == 1  # one task per event, not per endpoint
+    assert tasks.deliver([str(d.pk) for d in deliveries]) == 2
+    assert len(receiver.wait_for(2)) == 2
+    assert tasks.deliver([str(d.pk) for d in deliveries]) == 0  # a second run sends nothing
+    assert receiver.count == 2

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from portal.db import bulk_update
+
 from . import guard, payloads
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -174,7 +176,7 @@ def _drop(rows, endpoints) -> None:
         row.next_attempt_at = None
         row.last_error = "endpoint inactive" if row.endpoint_id in endpoints else "endpoint deleted"
     if rows:
-        WebhookDelivery.objects.bulk_update(rows, ["status", "next_attempt_at", "last_error"])
+        bulk_update(WebhookDelivery, rows, ["status", "next_attempt_at", "last_error"])
 
 
 def _settle(row: WebhookDelivery, outcome: Outcome) -> None:
@@ -197,7 +199,7 @@ def record(rows: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
     fields = ["status", "attempts", "next_attempt_at", "last_status_code", "last_error", "sent_at"]
     now = timezone.now()
     with transaction.atomic():
-        WebhookDelivery.objects.bulk_update(rows, fields, batch_size=500)
+        bulk_update(WebhookDelivery, rows, fields)
         WebhookAttempt.objects.bulk_create(
             WebhookAttempt(
                 delivery=row,
