@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from accounts.admin import ReadOnlyMixin, StaffAccessMixin
 
@@ -19,12 +19,16 @@ STATE_COLOURS = {
 
 
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    url = forms.URLField(
+        label=pgettext_lazy("webhooks", "URL"), max_length=500, assume_scheme="https"
+    )
     events = forms.MultipleChoiceField(
-        label=_("events"), choices=[(e, e) for e in EVENTS], widget=forms.CheckboxSelectMultiple
+        label=pgettext_lazy("webhooks", "events"),
+        choices=[(e, e) for e in EVENTS],
+        widget=forms.CheckboxSelectMultiple,
     )
     secret = forms.CharField(
-        label=_("secret"),
+        label=pgettext_lazy("webhooks", "secret"),
         required=False,
         max_length=255,
         strip=False,
@@ -69,11 +73,11 @@ class WebhookEndpointAdmin(StaffAccessMixin, admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.display(description=_("events"))
+    @admin.display(description=pgettext_lazy("webhooks", "events"))
     def event_list(self, obj):
         return ", ".join(obj.events)
 
-    @admin.display(description=_("state"))
+    @admin.display(description=pgettext_lazy("webhooks", "state"))
     def state_badge(self, obj):
         state = EndpointState(obj.state)
         return format_html(
@@ -127,7 +131,7 @@ class WebhookDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     actions = ["retry_now"]
     search_fields = ["=id"]
 
-    @admin.display(description=_("last error"))
+    @admin.display(description=pgettext_lazy("webhooks", "last error"))
     def short_error(self, obj):
         return obj.last_error[:80]
 
@@ -148,10 +152,10 @@ class WebhookAttemptAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["delivery__endpoint"]
     date_hierarchy = "at"
 
-    @admin.display(description=_("endpoint"))
+    @admin.display(description=pgettext_lazy("webhooks", "endpoint"))
     def endpoint(self, obj):
         return obj.delivery.endpoint
 
-    @admin.display(description=_("event"))
+    @admin.display(description=pgettext_lazy("webhooks", "event"))
     def event(self, obj):
         return obj.delivery.event

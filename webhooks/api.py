@@ -1,6 +1,7 @@
 """/api/v1/webhooks/: staff register, read, change and remove endpoints. The secret is
 write-only: it signs every body and is never shown again."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers, viewsets
 
@@ -22,7 +23,7 @@ class WebhookEndpointSerializer(ModelSerializer):
         child=serializers.ChoiceField(choices=EVENTS),
         allow_empty=False,
         max_length=50,
-        help_text=_("Events to receive: %s.") % ", ".join(EVENTS),
+        help_text=format_lazy("{} {}", _("Events to receive, among:"), ", ".join(EVENTS)),
     )
     secret = serializers.CharField(
         write_only=True,

@@ -2,12 +2,12 @@ import os
 
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
-    verbose_name = _("Webhooks")
+    verbose_name = pgettext_lazy("webhooks", "Webhooks")
 
     def ready(self):
         from portal.celery import register_beat

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # The events an endpoint may subscribe to (SPEC section 7), in the order the API lists them.
 EVENTS = (
@@ -36,21 +37,25 @@ class Format(models.TextChoices):
 
 
 class EndpointState(models.TextChoices):
-    HEALTHY = "healthy", _("Healthy")
-    FAILING = "failing", _("Failing")
-    INACTIVE = "inactive", _("Inactive")
+    HEALTHY = "healthy", pgettext_lazy("webhooks", "Healthy")
+    FAILING = "failing", pgettext_lazy("webhooks", "Failing")
+    INACTIVE = "inactive", pgettext_lazy("webhooks", "Inactive")
 
 
 class WebhookEndpoint(models.Model):
-    url = models.URLField(_("URL"), max_length=500)
-    events = models.JSONField(_("events"), default=list, validators=[validate_events])
+    url = models.URLField(pgettext_lazy("webhooks", "URL"), max_length=500)
+    events = models.JSONField(
+        pgettext_lazy("webhooks", "events"), default=list, validators=[validate_events]
+    )
     # The HMAC key: it must be readable to sign each body, so it is stored; the API never
     # returns it and the admin never displays it.
-    secret = models.CharField(_("secret"), max_length=255)
-    format = models.CharField(_("format"), max_length=10, choices=Format.choices, default="json")
-    active = models.BooleanField(_("active"), default=True)
+    secret = models.CharField(pgettext_lazy("webhooks", "secret"), max_length=255)
+    format = models.CharField(
+        pgettext_lazy("webhooks", "format"), max_length=10, choices=Format.choices, default="json"
+    )
+    active = models.BooleanField(pgettext_lazy("webhooks", "active"), default=True)
     failing_since = models.DateTimeField(
-        _("failing since"),
+        pgettext_lazy("webhooks", "failing since"),
         null=True,
         blank=True,
         help_text=_("Set when a delivery gave up after a day of retries; cleared by a success."),
@@ -66,8 +71,8 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name = _("webhook endpoint")
-        verbose_name_plural = _("webhook endpoints")
+        verbose_name = pgettext_lazy("webhooks", "webhook endpoint")
+        verbose_name_plural = pgettext_lazy("webhooks", "webhook endpoints")
 
     def __str__(self):
         return self.url
@@ -80,9 +85,9 @@ class WebhookEndpoint(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
+    PENDING = "pending", pgettext_lazy("webhooks", "Pending")
+    SENT = "sent", pgettext_lazy("webhooks", "Sent")
+    FAILED = "failed", pgettext_lazy("webhooks", "Failed")
 
 
 class WebhookDelivery(models.Model):
@@ -100,23 +105,30 @@ class WebhookDelivery(models.Model):
         related_name="deliveries",
         db_constraint=False,
     )
-    event = models.CharField(_("event"), max_length=40)
+    event = models.CharField(pgettext_lazy("webhooks", "event"), max_length=40)
     # {event, created_at, data}, frozen when the event happened; the body adds the id.
     payload = models.JSONField()
     status = models.CharField(
-        _("status"), max_length=10, choices=DeliveryStatus.choices, default="pending"
+        pgettext_lazy("webhooks", "status"),
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default="pending",
     )
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(_("last status"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created"))
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(pgettext_lazy("webhooks", "attempts"), default=0)
+    next_attempt_at = models.DateTimeField(
+        pgettext_lazy("webhooks", "next attempt"), null=True, blank=True
+    )
+    last_status_code = models.PositiveSmallIntegerField(
+        pgettext_lazy("webhooks", "last status"), null=True, blank=True
+    )
+    last_error = models.TextField(pgettext_lazy("webhooks", "last error"), blank=True)
+    created_at = models.DateTimeField(pgettext_lazy("webhooks", "created"))
+    sent_at = models.DateTimeField(pgettext_lazy("webhooks", "sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = _("webhook delivery")
-        verbose_name_plural = _("webhook deliveries")
+        verbose_name = pgettext_lazy("webhooks", "webhook delivery")
+        verbose_name_plural = pgettext_lazy("webhooks", "webhook deliveries")
         indexes = [
             # Read by webhooks.sender.claim(): only deliveries still owed are indexed.
             models.Index(
@@ -137,15 +149,17 @@ class WebhookAttempt(models.Model):
     delivery = models.ForeignKey(
         WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
     )
-    at = models.DateTimeField(_("at"))
-    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
-    latency_ms = models.PositiveIntegerField(_("latency (ms)"), default=0)
-    error = models.TextField(_("error"), blank=True)
+    at = models.DateTimeField(pgettext_lazy("webhooks", "at"))
+    status_code = models.PositiveSmallIntegerField(
+        pgettext_lazy("webhooks", "status code"), null=True, blank=True
+    )
+    latency_ms = models.PositiveIntegerField(pgettext_lazy("webhooks", "latency (ms)"), default=0)
+    error = models.TextField(pgettext_lazy("webhooks", "error"), blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = _("webhook attempt")
-        verbose_name_plural = _("webhook attempts")
+        verbose_name = pgettext_lazy("webhooks", "webhook attempt")
+        verbose_name_plural = pgettext_lazy("webhooks", "webhook attempts")
         indexes = [models.Index(fields=["delivery", "-at"], name="webhookattempt_delivery_idx")]
 
     def __str__(self):

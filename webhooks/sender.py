@@ -122,6 +122,8 @@ def post(delivery: WebhookDelivery, endpoint: WebhookEndpoint, resolved=None) ->
             response.read(MAX_RESPONSE_BYTES)
             outcome.status_code = response.status
         finally:
+            if response.length_remaining:  # a longer answer than we read: not reusable
+                response.close()
             response.release_conn()
         if not outcome.ok:
             outcome.error = f"HTTP {response.status}"
@@ -130,6 +132,9 @@ def post(delivery: WebhookDelivery, endpoint: WebhookEndpoint, resolved=None) ->
     except urllib3.exceptions.TimeoutError:
         outcome.error = "time-out"
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # recorded on the row and retried, never a stuck batch
+        log.exception("webhook delivery %s failed unexpectedly", delivery.pk)
         outcome.error = f"{type(exc).__name__}: {exc}"[:500]
     outcome.latency_ms = int((time.perf_counter() - started) * 1000)
     return outcome
