@@ -38,8 +38,9 @@ MAX_POOLS = 256
 
 
 def backoff(attempts: int) -> datetime.timedelta:
-    """30 s after the first failure, doubling, at most 4 h apart."""
-    return datetime.timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), 14400))
+    """30 s after the first failure (WEBHOOK_FIRST_RETRY_SECONDS), doubling, at most 4 h."""
+    first = getattr(settings, "WEBHOOK_FIRST_RETRY_SECONDS", FIRST_RETRY_SECONDS)
+    return datetime.timedelta(seconds=min(first * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
 
 
 def _timeout() -> urllib3.Timeout:
