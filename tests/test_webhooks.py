@@ -289,3 +289,40 @@ def test_sending_is_queued_once_after_commit_and_the_task_sends(
     assert len(receiver.wait_for(2)) == 2
     assert tasks.deliver([str(d.pk) for d in deliveries]) == 0  # a second run sends nothing
     assert receiver.count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_send_a_delivery_twice(receiver):
+    import threading
+
+    from django.db import connection
+
+    for _ in range(4):
+        endpoint(receiver.url)
+    for _ in range(10):
+        # Recorded without queueing a task: this test is the only sender.
+        services.record("ticket.created", ticket=ticket_with_relations())
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            sender.deliver(limit=40)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [r.headers["X-EService-Delivery"] for r in receiver.wait_for(40)]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert WebhookDelivery.objects.filter(status="sent", attempts=1).count() == 40
+
+
+def test_a_lease_outlasts_a_batch_of_time_outs(settings):
+    settings.WEBHOOK_TOTAL_TIMEOUT = 8.0
+    settings.WEBHOOK_CONCURRENCY = 8
+    assert sender.lease(64) > datetime.timedelta(seconds=8 * 8)
+    assert sender.lease(1) > datetime.timedelta(seconds=8)

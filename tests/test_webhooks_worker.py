@@ -9,11 +9,10 @@ import time
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from tests.factories import TicketFactory
 from tests.isolation import redis_key_prefix
-from webhooks import payloads
+from webhooks import payloads, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.testing import Receiver
 
@@ -26,18 +25,6 @@ def database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def record_without_queueing(endpoints, ticket) -> list[WebhookDelivery]:
-    """What emit() writes, with the after-commit task lost (the broker was down)."""
-    now = timezone.now()
-    payload = payloads.build("ticket.created", now, ticket=ticket)
-    return WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            endpoint=e, event="ticket.created", payload=payload, created_at=now, next_attempt_at=now
-        )
-        for e in endpoints
-    )
 
 
 def start(tmp_path, env):
@@ -71,13 +58,15 @@ def stop(procs):
 def test_beat_and_worker_deliver_and_retry_after_an_outage(tmp_path):
     if connection.vendor != "postgresql":
         pytest.fail("the worker needs a database it can share: PostgreSQL")
+    services.invalidate_endpoints()
     with Receiver(statuses=[500]) as receiver:
-        endpoints = [
-            WebhookEndpoint.objects.create(url=receiver.url, events=["ticket.created"], secret=s)
-            for s in ("first-secret", "second-secret")
-        ]
+        for secret in ("first-secret", "second-secret"):
+            WebhookEndpoint.objects.create(
+                url=receiver.url, events=["ticket.created"], secret=secret
+            )
         ticket = TicketFactory()
-        deliveries = record_without_queueing(endpoints, ticket)
+        # What emit() writes, with the after-commit task lost (the broker was down).
+        deliveries = services.record("ticket.created", ticket=ticket)
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -108,3 +97,7 @@ def test_beat_and_worker_deliver_and_retry_after_an_outage(tmp_path):
     assert sorted(set(ids)) == sorted(str(d.pk) for d in deliveries)
     assert ids.count(ids[0]) == 2
     assert all(json.loads(r.body)["id"] == r.headers["X-EService-Delivery"] for r in received)
+    secrets = {str(d.pk): d.endpoint.secret for d in deliveries}
+    for r in received:
+        expected = payloads.signature(secrets[r.headers["X-EService-Delivery"]], r.body)
+        assert r.headers["X-EService-Signature"] == expected

@@ -27,9 +27,12 @@ from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndp
 
 log = logging.getLogger(__name__)
 
-# A claimed delivery is not due again for this long: no other worker sends it meanwhile, and
-# if this worker dies mid-send, the beat re-drive picks it up once the lease runs out.
-LEASE = datetime.timedelta(seconds=60)
+# A claimed delivery is not due again until its lease runs out: no other worker sends it
+# meanwhile, and if this worker dies mid-send, the beat re-drive picks it up afterwards. The
+# lease covers the worst case of the batch (every POST timing out) plus this margin.
+LEASE_MARGIN_SECONDS = 30
+# The beat re-drive's batch: with 8 concurrent posts, 8 rounds of time-outs at most (~64 s).
+REDRIVE_BATCH = 64
 RETRY_WINDOW = datetime.timedelta(hours=24)
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 4 * 3600
@@ -152,9 +155,14 @@ def claim(ids=None, *, limit: int = 200, now=None) -> list[WebhookDelivery]:
         rows = list(qs.order_by("next_attempt_at").select_for_update(skip_locked=True)[:limit])
         if rows:
             WebhookDelivery.objects.filter(pk__in=[r.pk for r in rows]).update(
-                next_attempt_at=now + LEASE
+                next_attempt_at=now + lease(len(rows))
             )
     return rows
+
+
+def lease(count: int) -> datetime.timedelta:
+    rounds = -(-count // _concurrency())
+    return datetime.timedelta(seconds=_timeout().total * rounds + LEASE_MARGIN_SECONDS)
 
 
 def deliver(ids=None, *, limit: int = 200) -> int:
@@ -226,7 +234,7 @@ def record(rows: list[WebhookDelivery], outcomes: list[Outcome]) -> None:
         )
 
 
-def redrive(*, limit: int = 200, budget_seconds: float = 50.0) -> int:
+def redrive(*, limit: int = REDRIVE_BATCH, budget_seconds: float = 50.0) -> int:
     """The beat job: send every due delivery, batch after batch, within a time budget."""
     started, total = time.monotonic(), 0
     while time.monotonic() - started < budget_seconds:

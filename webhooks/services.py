@@ -28,7 +28,7 @@ from django.utils import timezone
 from . import payloads
 from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["EVENTS", "emit", "invalidate_endpoints", "retry"]
+__all__ = ["EVENTS", "emit", "invalidate_endpoints", "record", "retry"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,16 @@ def emit(event: str, *, ticket=None, comment=None, credit=None, changes=None, at
     Pass the ticket with its organization, reporter and assignee loaded (the services do), or
     building the payload costs a query for each.
     """
+    deliveries = record(
+        event, ticket=ticket, comment=comment, credit=credit, changes=changes, at=at
+    )
+    if deliveries:
+        schedule([d.pk for d in deliveries])
+    return deliveries
+
+
+def record(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None):
+    """emit() without the after-commit task: the rows the beat re-drive would find."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     if comment is not None and comment.internal:
@@ -86,9 +96,7 @@ def emit(event: str, *, ticket=None, comment=None, credit=None, changes=None, at
         )
         for pk in endpoint_ids
     ]
-    WebhookDelivery.objects.bulk_create(deliveries)
-    schedule([d.pk for d in deliveries])
-    return deliveries
+    return WebhookDelivery.objects.bulk_create(deliveries)
 
 
 def schedule(ids) -> None:
