@@ -326,3 +326,30 @@ def test_a_lease_outlasts_a_batch_of_time_outs(settings):
     settings.WEBHOOK_CONCURRENCY = 8
     assert sender.lease(64) > datetime.timedelta(seconds=8 * 8)
     assert sender.lease(1) > datetime.timedelta(seconds=8)
+
+
+def test_a_credit_claim_carries_the_credit_and_its_ticket(receiver):
+    from sla.availability.models import ServiceCredit
+
+    endpoint(receiver.url, events=["credit.claimed"])
+    endpoint(receiver.url, events=["credit.claimed"], format="slack")
+    ticket = ticket_with_relations()
+    now = timezone.now()
+    credit = ServiceCredit.objects.create(
+        organization=ticket.organization,
+        kind="resolution",
+        ticket=ticket,
+        days=2,
+        status="claimed",
+        breach_at=now,
+        claim_deadline=now + datetime.timedelta(days=30),
+    )
+    services.emit("credit.claimed", ticket=ticket, credit=credit)
+    send_all()
+    bodies = [json.loads(r.body) for r in receiver.wait_for(2)]
+    (signed,) = [b for b in bodies if "data" in b]
+    assert signed["data"]["credit"]["days"] == 2
+    assert signed["data"]["credit"]["ticket"] == ticket.reference
+    assert signed["data"]["credit"]["status"] == "claimed"
+    (slack,) = [b for b in bodies if "text" in b]
+    assert slack["text"].startswith("credit.claimed: <") and ticket.reference in slack["text"]

@@ -264,6 +264,11 @@ def test_the_admin_form_refuses_an_internal_url_and_keeps_the_secret(client, cha
     assert endpoint.secret == "k" and endpoint.format == "slack"
 
 
+def test_the_admin_index_lists_webhooks_for_an_agent(client, charlie):
+    client.force_login(charlie)
+    assert "Webhooks" in client.get("/admin/").content.decode()
+
+
 def test_a_client_cannot_open_the_webhook_screens(client, alice):
     client.force_login(alice)
     response = client.get(reverse("admin:webhooks_webhookendpoint_changelist"))
