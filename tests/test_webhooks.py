@@ -353,3 +353,18 @@ def test_a_credit_claim_carries_the_credit_and_its_ticket(receiver):
     assert signed["data"]["credit"]["status"] == "claimed"
     (slack,) = [b for b in bodies if "text" in b]
     assert slack["text"].startswith("credit.claimed: <") and ticket.reference in slack["text"]
+
+
+def test_settled_deliveries_are_pruned_after_the_retention_period(receiver):
+    endpoint(receiver.url)
+    with time_machine.travel(T0, tick=False):
+        services.record("ticket.created", ticket=ticket_with_relations())
+        services.record("ticket.created", ticket=ticket_with_relations())
+        send_all()
+        receiver.wait_for(2)
+        services.record("ticket.created", ticket=ticket_with_relations())  # still owed
+    assert WebhookAttempt.objects.count() == 2
+    assert sender.prune(days=30, now=T0 + datetime.timedelta(days=29)) == 0
+    sender.prune(days=30, now=T0 + datetime.timedelta(days=31))
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
+    assert not WebhookAttempt.objects.exists()

@@ -21,3 +21,4 @@ class WebhooksConfig(AppConfig):
         # Every 30 s, so a first retry (due 30 s after a failure) goes out within a minute.
         seconds = float(os.environ.get("WEBHOOK_REDRIVE_SECONDS", "30"))
         register_beat("webhook-redrive", "webhooks.tasks.redrive", seconds)
+        register_beat("webhook-prune", "webhooks.tasks.prune", 3600)

@@ -243,3 +243,15 @@ def redrive(*, limit: int = REDRIVE_BATCH, budget_seconds: float = 50.0) -> int:
         if done < limit:
             break
     return total
+
+
+def prune(*, days: int | None = None, now=None) -> int:
+    """Forget settled deliveries (and their attempt log) older than the retention period
+    (WEBHOOK_RETENTION_DAYS, 30 by default); what is still owed is always kept."""
+    days = days if days is not None else getattr(settings, "WEBHOOK_RETENTION_DAYS", 30)
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    old = WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED], created_at__lt=cutoff
+    )
+    deleted, _ = old.delete()
+    return deleted

@@ -18,3 +18,11 @@ def redrive() -> int:
     from .sender import redrive as run
 
     return run()
+
+
+@shared_task(name="webhooks.tasks.prune")
+def prune() -> int:
+    """Beat runs this hourly (entry "webhook-prune"): the outbox does not grow forever."""
+    from .sender import prune as run
+
+    return run()
