@@ -230,6 +230,7 @@ def test_the_admin_shows_state_errors_and_latency(client, charlie):
         reverse("admin:webhooks_webhookendpoint_change", args=[delivery.endpoint_id])
     )
     assert change.status_code == 200 and b'value="x"' not in change.content
+    assert "Failing" in change.content.decode()
 
 
 def test_the_retry_action_requeues(client, charlie, django_capture_on_commit_callbacks):

@@ -67,6 +67,7 @@ class WebhookEndpointAdmin(StaffAccessMixin, admin.ModelAdmin):
     list_display = ["url", "format", "event_list", "state_badge", "failing_since", "created_at"]
     list_filter = ["active", "format", ("failing_since", admin.EmptyFieldListFilter)]
     search_fields = ["url"]
+    readonly_fields = ["state_badge", "failing_since", "created_by", "created_at"]
 
     def save_model(self, request, obj, form, change):
         if not change:
