@@ -368,3 +368,44 @@ def test_settled_deliveries_are_pruned_after_the_retention_period(receiver):
     sender.prune(days=30, now=T0 + datetime.timedelta(days=31))
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["pending"]
     assert not WebhookAttempt.objects.exists()
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for the name "localhost" (openssl, as an operator would)."""
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_host_name(certificate, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["localhost"]
+    settings.WEBHOOK_CA_CERTS = certificate[0]
+    with Receiver(tls=certificate, host="localhost") as receiver:
+        endpoint(receiver.url)
+        (delivery,) = services.emit("ticket.created", ticket=ticket_with_relations())
+        send_all()
+        (got,) = receiver.wait_for(1)
+    assert got.headers["Host"] == f"localhost:{receiver.server.server_address[1]}"
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+
+
+def test_https_refuses_a_certificate_it_cannot_verify(certificate, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["localhost"]
+    settings.WEBHOOK_CA_CERTS = ""  # the system's CAs do not know this self-signed one
+    with Receiver(tls=certificate, host="localhost") as receiver:
+        endpoint(receiver.url)
+        (delivery,) = services.emit("ticket.created", ticket=ticket_with_relations())
+        send_all()
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and "SSL" in delivery.last_error
+    assert receiver.count == 0

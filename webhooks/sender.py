@@ -80,12 +80,14 @@ def _pool(target: guard.Target) -> urllib3.HTTPConnectionPool:
 def _new_pool(target: guard.Target) -> urllib3.HTTPConnectionPool:
     options = {"maxsize": _concurrency(), "retries": False}
     if target.scheme == "https":
+        # Connected to the checked address, verified against the URL's host name.
         return urllib3.HTTPSConnectionPool(
             target.address,
             target.port,
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
+            ca_certs=getattr(settings, "WEBHOOK_CA_CERTS", "") or None,
             **options,
         )
     return urllib3.HTTPConnectionPool(target.address, target.port, **options)

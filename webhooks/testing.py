@@ -7,6 +7,7 @@ script: ``Receiver(statuses=[500, 200])`` answers 500 to the first post and 200 
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -44,7 +45,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Receiver:
-    def __init__(self, statuses=(), default: int = 200, delay: float = 0.0, keep: bool = True):
+    def __init__(
+        self,
+        statuses=(),
+        default: int = 200,
+        delay: float = 0.0,
+        keep: bool = True,
+        tls: tuple[str, str] | None = None,
+        host: str = "127.0.0.1",
+    ):
+        self.host = host
+        self.scheme = "https" if tls else "http"
         self.statuses = list(statuses)
         self.default = default
         self.delay = delay
@@ -55,11 +66,15 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.receiver = self
+        if tls:  # (certificate file, key file)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"{self.scheme}://{self.host}:{self.server.server_address[1]}/hook"
 
     def record(self, request: Received) -> int:
         with self._lock:
