@@ -90,6 +90,15 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", pgettext_lazy("webhooks", "Failed")
 
 
+class PayloadField(models.JSONField):
+    """JSON kept off bulk_create's UNNEST strategy on PostgreSQL (Django skips it for a field
+    with its own placeholder): encoding a document of a few kilobytes as a text array element
+    escapes every quote with a regular expression, ~1 ms per row in bench_webhooks."""
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s"
+
+
 class WebhookDelivery(models.Model):
     """One event owed to one endpoint. The primary key is the delivery id the receiver sees
     (`X-EService-Delivery` and the body's `id`), the same on every retry."""
@@ -107,7 +116,7 @@ class WebhookDelivery(models.Model):
     )
     event = models.CharField(pgettext_lazy("webhooks", "event"), max_length=40)
     # {event, created_at, data}, frozen when the event happened; the body adds the id.
-    payload = models.JSONField()
+    payload = PayloadField()
     status = models.CharField(
         pgettext_lazy("webhooks", "status"),
         max_length=10,
