@@ -100,12 +100,13 @@ def record(event: str, *, ticket=None, comment=None, credit=None, changes=None, 
 
 
 def schedule(ids) -> None:
-    """Queue the sending once the caller commits. Robust: with the broker down the rows stay
-    pending and the beat re-drive (webhooks.tasks.redrive) sends them later."""
+    """Queue the sending once the caller commits. With the broker down, the rows stay pending
+    and the beat re-drive (webhooks.tasks.redrive) sends them later, so the publish neither
+    retries (a request would wait on it) nor raises (robust)."""
     from .tasks import deliver
 
     ids = [str(i) for i in ids]
-    transaction.on_commit(lambda: deliver.delay(ids), robust=True)
+    transaction.on_commit(lambda: deliver.apply_async(args=[ids], retry=False), robust=True)
 
 
 def retry(deliveries) -> int:
