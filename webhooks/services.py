@@ -17,7 +17,6 @@ deactivated or deleted endpoint is never called.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -30,10 +29,9 @@ from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = ["EVENTS", "emit", "invalidate_endpoints", "record", "retry"]
 
-log = logging.getLogger(__name__)
-
 _lock = threading.Lock()
-_cache: dict = {"loaded_at": None, "by_event": {}}
+# "generation" counts invalidations: a reload that raced one is not kept.
+_cache: dict = {"loaded_at": None, "by_event": {}, "generation": 0}
 
 
 def _ttl() -> float:
@@ -41,22 +39,32 @@ def _ttl() -> float:
 
 
 def invalidate_endpoints(**_kwargs) -> None:
-    """Forget the subscriber lists (also a post_save/post_delete receiver)."""
+    """Forget the subscriber lists: now, and again when the change commits (a reload inside the
+    changing transaction would otherwise keep what other transactions cannot see yet)."""
+    _forget()
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
     with _lock:
         _cache["loaded_at"] = None
+        _cache["generation"] += 1
 
 
 def subscribers(event: str) -> list[int]:
     """Ids of the active endpoints subscribed to ``event``; one query per reload at most."""
     loaded_at = _cache["loaded_at"]
     if loaded_at is None or time.monotonic() - loaded_at > _ttl():
+        generation = _cache["generation"]
         by_event: dict[str, list[int]] = {}
         rows = WebhookEndpoint.objects.filter(active=True).values_list("pk", "events")
         for pk, events in rows:
             for name in events or ():
                 by_event.setdefault(name, []).append(pk)
         with _lock:
-            _cache.update(by_event=by_event, loaded_at=time.monotonic())
+            if _cache["generation"] == generation:
+                _cache.update(by_event=by_event, loaded_at=time.monotonic())
+        return by_event.get(event, [])
     return _cache["by_event"].get(event, [])
 
 
