@@ -274,3 +274,17 @@ def test_a_client_cannot_open_the_webhook_screens(client, alice):
     client.force_login(alice)
     response = client.get(reverse("admin:webhooks_webhookendpoint_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_staff_read_an_endpoints_deliveries(charlie, alice, django_assert_max_num_queries):
+    delivery = delivery_with_attempts()
+    url = f"{URL}{delivery.endpoint_id}/deliveries/"
+    api = api_for(charlie)
+    with django_assert_max_num_queries(5):
+        response = api.get(url)
+    assert response.status_code == 200
+    (row,) = response.json()["results"]
+    assert row["id"] == str(delivery.pk) and row["status"] == "failed"
+    assert row["last_status_code"] == 502 and row["last_error"] == "HTTP 502"
+    assert "payload" not in row
+    assert api_for(alice).get(url).status_code == 403

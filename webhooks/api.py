@@ -3,12 +3,14 @@ write-only: it signs every body and is never shown again."""
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.decorators import action
 
 from portal.serializers import LenientChoiceField, ModelSerializer
 
 from . import guard
-from .models import EVENTS, Format, WebhookEndpoint
+from .models import EVENTS, Format, WebhookDelivery, WebhookEndpoint
 
 
 class IsStaff(permissions.BasePermission):
@@ -63,6 +65,23 @@ class WebhookEndpointSerializer(ModelSerializer):
         return [event for event in EVENTS if event in value]
 
 
+class WebhookDeliverySerializer(ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
 class WebhookEndpointViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookEndpointSerializer
     permission_classes = [IsStaff]
@@ -73,3 +92,12 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_fields=None)
+    def deliveries(self, request, pk=None):
+        """The endpoint's deliveries, newest first: what was sent, what is owed, what failed."""
+        endpoint = self.get_object()
+        rows = endpoint.deliveries.defer("payload").order_by("-created_at")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
