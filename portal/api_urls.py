@@ -8,12 +8,14 @@ from escalation.urls import api_urlpatterns as escalation_urlpatterns
 from sla.availability.api_urls import register as register_availability
 from sla.availability.api_urls import urlpatterns as availability_urlpatterns
 from tickets.api.views import AttachmentViewSet, TicketViewSet
+from webhooks.api import WebhookEndpointViewSet
 
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("users", UserViewSet, basename="user")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("attachments", AttachmentViewSet, basename="attachment")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 # Other apps: register top-level viewsets here (incidents, credits).
 register_availability(router)
 

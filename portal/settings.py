@@ -173,6 +173,14 @@ SUPPORT_PHONE_NUMBERS = {
     "US-PST": "+1 415 555 0100",
 }
 
+# Outbound webhooks may reach internal addresses only on hosts named here (comma-separated).
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+WEBHOOK_FIRST_RETRY_SECONDS = env.int("WEBHOOK_FIRST_RETRY_SECONDS", default=30)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+WEBHOOK_ENDPOINT_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINT_CACHE_SECONDS", default=5.0)
+# A CA bundle for endpoints behind a private CA; empty: the system's trusted CAs.
+WEBHOOK_CA_CERTS = env.str("WEBHOOK_CA_CERTS", default="")
+
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 BROKER_DIR = VAR_DIR / "broker"

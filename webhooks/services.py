@@ -2,25 +2,126 @@
 
 ``emit()`` is the one entry point; the notifications fan-out calls it from inside the
 transaction that records the domain event, so a delivery exists exactly when the change does.
+
+Who subscribes is cached in each process, because emit() runs on every ticket write and
+almost always finds nobody: with a warm cache, an event nobody subscribes to costs no query.
+The cache is dropped at once in the process that saves or deletes an endpoint (model
+signals, see apps.py) and reloaded by the others after ENDPOINT_CACHE_SECONDS (setting
+WEBHOOK_ENDPOINT_CACHE_SECONDS, 5 s by default). We chose a short time-to-live over a version
+stamp in the Django cache: the default cache is per process, so a stamp there would not reach
+the worker, and a stamp read from Redis or the database would cost a round trip on every
+write. The price is that another process starts (or stops) delivering to a changed endpoint
+up to that many seconds late; the sender re-reads the endpoint before each POST, so a
+deactivated or deleted endpoint is never called.
 """
 
-EVENTS = (
-    "ticket.created",
-    "ticket.updated",
-    "comment.public",
-    "ticket.escalated",
-    "ticket.breached",
-    "ticket.resolved",
-    "credit.claimed",
-)
+from __future__ import annotations
+
+import threading
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import payloads
+from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+__all__ = ["EVENTS", "emit", "invalidate_endpoints", "record", "retry"]
+
+_lock = threading.Lock()
+# "generation" counts invalidations: a reload that raced one is not kept.
+_cache: dict = {"loaded_at": None, "by_event": {}, "generation": 0}
 
 
-def emit(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None) -> None:
+def _ttl() -> float:
+    return float(getattr(settings, "WEBHOOK_ENDPOINT_CACHE_SECONDS", 5))
+
+
+def invalidate_endpoints(**_kwargs) -> None:
+    """Forget the subscriber lists: now, and again when the change commits (a reload inside the
+    changing transaction would otherwise keep what other transactions cannot see yet)."""
+    _forget()
+    transaction.on_commit(_forget)
+
+
+def _forget() -> None:
+    with _lock:
+        _cache["loaded_at"] = None
+        _cache["generation"] += 1
+
+
+def subscribers(event: str) -> list[int]:
+    """Ids of the active endpoints subscribed to ``event``; one query per reload at most."""
+    loaded_at = _cache["loaded_at"]
+    if loaded_at is None or time.monotonic() - loaded_at > _ttl():
+        generation = _cache["generation"]
+        by_event: dict[str, list[int]] = {}
+        rows = WebhookEndpoint.objects.filter(active=True).values_list("pk", "events")
+        for pk, events in rows:
+            for name in events or ():
+                by_event.setdefault(name, []).append(pk)
+        with _lock:
+            if _cache["generation"] == generation:
+                _cache.update(by_event=by_event, loaded_at=time.monotonic())
+        return by_event.get(event, [])
+    return _cache["by_event"].get(event, [])
+
+
+def emit(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None) -> list:
     """Record one delivery per active endpoint subscribed to ``event`` (outbox rows written in
-    the caller's transaction) and schedule their sending after commit.
+    the caller's transaction, one INSERT) and schedule their sending after commit.
 
     ``changes``: for ticket.updated, the fields that changed as {name: (old, new)}.
-    Internal notes are never passed here. Not implemented yet: records nothing.
+    ``comment`` must be public: an internal note raises ValueError and nothing is recorded.
+    Pass the ticket with its organization, reporter and assignee loaded (the services do), or
+    building the payload costs a query for each.
     """
+    deliveries = record(
+        event, ticket=ticket, comment=comment, credit=credit, changes=changes, at=at
+    )
+    if deliveries:
+        schedule([d.pk for d in deliveries])
+    return deliveries
+
+
+def record(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None):
+    """emit() without the after-commit task: the rows the beat re-drive would find."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
+    if comment is not None and comment.internal:
+        raise ValueError("internal notes never leave by webhook")
+    endpoint_ids = subscribers(event)
+    if not endpoint_ids:
+        return []
+    now = timezone.now()
+    payload = payloads.build(
+        event, at or now, ticket=ticket, comment=comment, credit=credit, changes=changes
+    )
+    deliveries = [
+        WebhookDelivery(
+            endpoint_id=pk, event=event, payload=payload, created_at=now, next_attempt_at=now
+        )
+        for pk in endpoint_ids
+    ]
+    return WebhookDelivery.objects.bulk_create(deliveries)
+
+
+def schedule(ids) -> None:
+    """Queue the sending once the caller commits. With the broker down, the rows stay pending
+    and the beat re-drive (webhooks.tasks.redrive) sends them later, so the publish neither
+    retries (a request would wait on it) nor raises (robust)."""
+    from .tasks import deliver
+
+    ids = [str(i) for i in ids]
+    transaction.on_commit(lambda: deliver.apply_async(args=[ids], retry=False), robust=True)
+
+
+def retry(deliveries) -> int:
+    """Staff's retry: owed again now, whatever state they were in (a sent one is left)."""
+    ids = [d.pk for d in deliveries if d.status != DeliveryStatus.SENT]
+    WebhookDelivery.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
+    )
+    schedule(ids)
+    return len(ids)
