@@ -104,7 +104,9 @@ def _fresh_caches():
     yield
     from escalation.rules import clear_cache
     from sla.engine import invalidate_calendars, invalidate_targets
+    from webhooks.services import invalidate_endpoints
 
     invalidate_calendars()
     invalidate_targets()
     clear_cache()
+    invalidate_endpoints()
