@@ -1,6 +1,7 @@
 """Calendars, plan targets, and the SLA column and filters of the ticket list."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.db.models import Q
@@ -9,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffAccessMixin
+from tickets import desk
 from tickets.models import ACTIVE_STATUSES, Ticket
 
 from . import engine
+from .calendars import REGIONS
 from .display import sla_status
 from .models import BusinessCalendar, CalendarDay, PlanTarget
 from .templatetags.sla_tags import badge
@@ -142,7 +145,7 @@ except ImportError:  # pragma: no cover - tickets.admin is optional for the sla 
 if TicketAdmin is not None:
 
     class SlaTicketAdmin(TicketAdmin):
-        """The ticket admin plus an SLA countdown column and SLA filters."""
+        """The ticket admin plus the SLA column, SLA filters, local times and SLA header."""
 
         list_display = (*TicketAdmin.list_display, "sla_countdown")
         list_filter = (*TicketAdmin.list_filter, SlaFilter)
@@ -151,9 +154,23 @@ if TicketAdmin is not None:
             # The countdown reads organization.contract.region: one join, no query per row.
             return super().get_queryset(request).select_related("organization__contract")
 
-        @admin.display(description=_("SLA"), ordering="response_due_at")
+        @admin.display(description=_("SLA"), ordering=desk.by_urgency())
         def sla_countdown(self, obj):
             return badge(sla_status(obj))
+
+        def ticket_timezone(self, ticket):
+            region = ticket.organization.region
+            return ZoneInfo(REGIONS[region][0]) if region in REGIONS else datetime.UTC
+
+        def sla_summary(self, ticket):
+            region = ticket.organization.region
+            return {
+                "badge": badge(sla_status(ticket)),
+                "response_due": engine.format_moment(ticket.response_due_at, region),
+                "resolution_due": engine.format_moment(ticket.resolution_due_at, region),
+                "response_breached": ticket.response_breached,
+                "resolution_breached": ticket.resolution_breached,
+            }
 
     if admin.site.is_registered(Ticket):
         admin.site.unregister(Ticket)

@@ -301,3 +301,48 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} to {', '.join(self.to)}"
+
+
+class Macro(models.Model):
+    """A canned response staff apply from the ticket page in one click.
+
+    The body's placeholders ({reference}, {client_name}, ...) are filled by
+    tickets.macros.render_macro for the ticket at hand; the optional changes are applied
+    through the services when the agent sends.
+    """
+
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Placeholders: {reference}, {subject}, {client_name}, {organization}, "
+            "{agent_name}, {response_due}, {resolution_due}."
+        ),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Offered on tickets of clients in this language; empty: every ticket."),
+    )
+    internal = models.BooleanField(
+        _("internal note"), default=False, help_text=_("Posts an internal note, not a reply.")
+    )
+    set_status = models.CharField(
+        _("set status"), max_length=10, choices=Status.choices, blank=True
+    )
+    set_priority = models.CharField(
+        _("set priority"), max_length=2, choices=Priority.choices, blank=True
+    )
+    assign_to_me = models.BooleanField(_("assign to the agent applying it"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+
+    def __str__(self):
+        return self.title
