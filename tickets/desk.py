@@ -36,7 +36,7 @@ def by_urgency():
 
 
 def most_urgent_first():
-    return (by_urgency(), F("received_at").asc(), F("pk").asc())
+    return (by_urgency(), F("received_at").asc())
 
 
 def due_between(start, end) -> Q:
