@@ -67,17 +67,28 @@ class TicketQuerySet(models.QuerySet):
 
 
 class Ticket(models.Model):
-    subject = models.CharField(max_length=200)
-    description = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
-    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
-    suggested_priority = models.CharField(
-        max_length=2, choices=Priority.choices, null=True, blank=True
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
     )
-    feature = models.CharField(max_length=20, choices=Feature.choices, default=Feature.OTHER)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    priority = models.CharField(
+        _("priority"), max_length=2, choices=Priority.choices, default=Priority.P2
+    )
+    suggested_priority = models.CharField(
+        _("suggested priority"), max_length=2, choices=Priority.choices, null=True, blank=True
+    )
+    feature = models.CharField(
+        _("feature"), max_length=20, choices=Feature.choices, default=Feature.OTHER
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="tickets"
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("organization"),
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -85,6 +96,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="reported_tickets",
+        verbose_name=_("requester"),
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,24 +104,25 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        verbose_name=_("assignee"),
         limit_choices_to={"is_staff": True},
     )
     follows = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followers"
     )
-    received_at = models.DateTimeField()
-    triaged_at = models.DateTimeField(null=True, blank=True)
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
-    excluded = models.BooleanField(default=False)
-    exclusion_reason = models.TextField(blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    triaged_at = models.DateTimeField(_("triaged at"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    resolution = models.TextField(_("resolution note"), blank=True)
+    user_agent = models.CharField(_("browser"), max_length=500, blank=True)
+    excluded = models.BooleanField(_("excluded from the SLA"), default=False)
+    exclusion_reason = models.TextField(_("exclusion reason"), blank=True)
 
     # SLA state, computed by the sla app and stored so lists and the sweep can index it.
-    response_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     response_clock = models.CharField(max_length=10, blank=True)
@@ -117,7 +130,7 @@ class Ticket(models.Model):
     paused_since = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.BigIntegerField(default=0)
     next_check_at = models.DateTimeField(null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,6 +139,8 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="ticket_received_idx"),
             models.Index(
@@ -205,6 +220,8 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_idx")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self):
         kind = "note" if self.internal else "reply"
@@ -244,6 +261,8 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
     def __str__(self):
         return self.filename
@@ -273,6 +292,8 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["ticket", "at"], name="ticketevent_ticket_idx")]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
 
     def __str__(self):
         return f"{self.ticket_id} {self.action} {self.field}"
