@@ -30,6 +30,12 @@ def _frozen():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_seeded_macros():
+    """The seeded macros would join every list below; each test makes its own."""
+    Macro.objects.all().delete()
+
+
 @pytest.fixture
 def staff_client(client, charlie):
     charlie.first_name, charlie.last_name = "Charlie", "Agent"
@@ -173,6 +179,18 @@ def test_render_body_leaves_attribute_tricks_alone():
     assert render_body("{reference.__class__} {reference}", {"reference": "CS-1"}) == (
         "{reference.__class__} CS-1"
     )
+
+
+def test_seeded_macros_exist_in_both_languages():
+    from tickets.migrations import __name__ as package
+
+    seed = __import__(f"{package}.0005_desk_seed_macros", fromlist=["seed_macros"])
+    from django.apps import apps
+
+    seed.seed_macros(apps, None)
+    seed.seed_macros(apps, None)  # idempotent
+    assert set(Macro.objects.values_list("language", flat=True)) == {"en", "fr"}
+    assert Macro.objects.count() == len(seed.MACROS)
 
 
 def test_macros_are_editable_in_the_admin(staff_client):
