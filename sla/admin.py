@@ -11,7 +11,8 @@ from django.utils.translation import ngettext
 
 from accounts.admin import StaffAccessMixin
 from tickets import desk
-from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.admin import TicketAdmin
+from tickets.models import ACTIVE_STATUSES
 
 from . import engine
 from .calendars import REGIONS
@@ -136,42 +137,39 @@ class SlaFilter(admin.SimpleListFilter):
         return running.filter(_due_between(now, end), paused_since=None)
 
 
-try:
-    from tickets.admin import TicketAdmin
-except ImportError:  # pragma: no cover - tickets.admin is optional for the sla app
-    TicketAdmin = None
+class SlaTicketMixin:
+    """What the sla app adds to the ticket admin: the SLA column (sorted by the running
+    deadline) and filter, the organization's time zone and the ticket page's SLA header.
+    escalation.admin composes the registered ticket admin from this and tickets.admin."""
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "sla_countdown")
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), SlaFilter)
+
+    def get_queryset(self, request):
+        # The countdown reads organization.contract.region: one join, no query per row.
+        return super().get_queryset(request).select_related("organization__contract")
+
+    @admin.display(description=_("SLA"), ordering=desk.by_urgency())
+    def sla_countdown(self, obj):
+        return badge(sla_status(obj))
+
+    def ticket_timezone(self, ticket):
+        region = ticket.organization.region
+        return ZoneInfo(REGIONS[region][0]) if region in REGIONS else datetime.UTC
+
+    def sla_summary(self, ticket):
+        region = ticket.organization.region
+        return {
+            "badge": badge(sla_status(ticket)),
+            "response_due": engine.format_moment(ticket.response_due_at, region),
+            "resolution_due": engine.format_moment(ticket.resolution_due_at, region),
+            "response_breached": ticket.response_breached,
+            "resolution_breached": ticket.resolution_breached,
+        }
 
 
-if TicketAdmin is not None:
-
-    class SlaTicketAdmin(TicketAdmin):
-        """The ticket admin plus the SLA column, SLA filters, local times and SLA header."""
-
-        list_display = (*TicketAdmin.list_display, "sla_countdown")
-        list_filter = (*TicketAdmin.list_filter, SlaFilter)
-
-        def get_queryset(self, request):
-            # The countdown reads organization.contract.region: one join, no query per row.
-            return super().get_queryset(request).select_related("organization__contract")
-
-        @admin.display(description=_("SLA"), ordering=desk.by_urgency())
-        def sla_countdown(self, obj):
-            return badge(sla_status(obj))
-
-        def ticket_timezone(self, ticket):
-            region = ticket.organization.region
-            return ZoneInfo(REGIONS[region][0]) if region in REGIONS else datetime.UTC
-
-        def sla_summary(self, ticket):
-            region = ticket.organization.region
-            return {
-                "badge": badge(sla_status(ticket)),
-                "response_due": engine.format_moment(ticket.response_due_at, region),
-                "resolution_due": engine.format_moment(ticket.resolution_due_at, region),
-                "response_breached": ticket.response_breached,
-                "resolution_breached": ticket.resolution_breached,
-            }
-
-    if admin.site.is_registered(Ticket):
-        admin.site.unregister(Ticket)
-    admin.site.register(Ticket, SlaTicketAdmin)
+class SlaTicketAdmin(SlaTicketMixin, TicketAdmin):
+    """The ticket admin with the SLA parts, for a site without the escalation app."""

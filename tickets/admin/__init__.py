@@ -1,13 +1,9 @@
 """The staff side of tickets: the desk, the ticket page, and the lists around them."""
 
-from django.contrib import admin
-
-from tickets.models import Ticket
-
 from .records import CommentAdmin, MacroAdmin, TicketEventAdmin, comment_badge, ticket_ref
 from .ticket import TicketAdmin
 
-admin.site.register(Ticket, TicketAdmin)
+# TicketAdmin is registered by escalation.admin, composed with the sla and escalation parts.
 
 __all__ = [
     "CommentAdmin",
