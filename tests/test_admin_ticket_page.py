@@ -118,6 +118,15 @@ def test_reply_and_set_waiting_for_the_client(staff_client, ticket):
     assert ticket.comments.get().body == "Which browser?"
 
 
+def test_waiting_for_the_client_needs_a_public_question(staff_client, ticket):
+    response = post(staff_client, ticket, _reply_wait="1")
+    assert "Write what you need from the client." in response.content.decode()
+    response = post(staff_client, ticket, new_comment="x", comment_internal="on", _reply_wait="1")
+    assert "The client cannot read an internal note." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW and not ticket.comments.exists()
+
+
 def test_resolve_button_requires_the_note(staff_client, ticket):
     response = post(staff_client, ticket, _resolve="1")
     assert response.status_code == 200

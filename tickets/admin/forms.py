@@ -146,6 +146,7 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
         cleaned = super().clean()
         cleaned.update(self._intents())
         self._require_resolution_note(cleaned)
+        self._require_question(cleaned)
         if not self.errors:
             changed, user = self.changed_fields, self.request.user
             try:
@@ -161,6 +162,15 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
                 "resolution",
                 _("Write a resolution note: the client reads it with the resolution."),
             )
+
+    def _require_question(self, cleaned):
+        """“Send and set waiting” without a message leaves the client nothing to act on."""
+        asking = self.request is not None and REPLY_AND_WAIT in self.request.POST
+        written = (cleaned.get("new_comment") or "").strip() or cleaned.get("attachments")
+        if asking and not written:
+            self.add_error("new_comment", _("Write what you need from the client."))
+        if asking and cleaned.get("comment_internal"):
+            self.add_error("comment_internal", _("The client cannot read an internal note."))
 
 
 class TicketAddForm(forms.ModelForm):
