@@ -59,6 +59,15 @@ def view_counts_ms(staff, repeat: int) -> float:
     return statistics.median(times)
 
 
+def desk_plan() -> str:
+    """The plan of the desk's first page: the urgency index should feed the LIMIT."""
+    from tickets import desk
+    from tickets.models import Ticket
+
+    query = Ticket.objects.order_by(*desk.most_urgent_first(), "-pk")[:50]
+    return "\n".join(query.explain().splitlines()[:6])
+
+
 def main() -> None:
     args = parse_args()
     url = bench_api.bench_url(args.database)
@@ -92,6 +101,7 @@ def main() -> None:
         print(f"{label:<40} {wall:8.1f} {cpu:8.1f} {queries:8d} {status:6d} {wall / baseline:6.2f}")
     counts_ms = view_counts_ms(staff, args.repeat)
     print(f"\nsaved-view counts (one aggregate query): {counts_ms:.1f} ms")
+    print(f"\nplan of the desk's first page:\n{desk_plan()}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average during the run: {load} on {os.cpu_count()} CPUs")
     if args.drop:

@@ -6,28 +6,11 @@ SLA column sorts on the same expression), so "most urgent" has one definition.
 
 import datetime
 
-from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import ACTIVE_STATUSES, Priority, Status, Ticket
-
-# A clock runs on an active, covered ticket that does not wait on a pause.
-RUNNING = Q(status__in=ACTIVE_STATUSES, excluded=False, paused_since__isnull=True)
-
-
-def next_due() -> Case:
-    """The deadline running now: response until the first response, then resolution.
-
-    None when no clock runs (resolved, excluded, paused, no target): those sort last.
-    A breached ticket's deadline is in the past, so ascending order puts it first.
-    """
-    return Case(
-        When(RUNNING & Q(first_response_at__isnull=True), then=F("response_due_at")),
-        When(RUNNING, then=F("resolution_due_at")),
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
+from .models import ACTIVE_STATUSES, RUNNING, Priority, Status, Ticket, next_due
 
 
 def by_urgency():

@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +45,26 @@ class Channel(models.TextChoices):
 def pk_from_reference(reference: str) -> int | None:
     match = REFERENCE_RE.match((reference or "").strip())
     return int(match.group(1)) if match else None
+
+
+# A clock runs on an active, covered ticket that does not wait on a pause.
+RUNNING = Q(
+    status__in=[status.value for status in ACTIVE_STATUSES], excluded=False, paused_since=None
+)
+
+
+def next_due() -> Case:
+    """The deadline running now: response until the first response, then resolution.
+
+    None when no clock runs (resolved, excluded, paused, no target). The desk sorts on it
+    (tickets.desk) through ticket_next_due_idx, which indexes this very expression.
+    """
+    return Case(
+        When(RUNNING & Q(first_response_at__isnull=True), then=F("response_due_at")),
+        When(RUNNING, then=F("resolution_due_at")),
+        default=Value(None),
+        output_field=models.DateTimeField(),
+    )
 
 
 class TicketQuerySet(models.QuerySet):
@@ -147,6 +167,10 @@ class Ticket(models.Model):
                 fields=["organization", "-received_at", "-id"], name="ticket_org_received_idx"
             ),
             models.Index(fields=["status", "-received_at"], name="ticket_status_idx"),
+            # The desk's default order, most urgent first (tickets.desk.most_urgent_first).
+            models.Index(
+                next_due().asc(nulls_last=True), F("received_at"), name="ticket_next_due_idx"
+            ),
             # Read by escalation.sweep: only active tickets with a pending check are indexed.
             models.Index(
                 fields=["next_check_at"],
