@@ -196,3 +196,27 @@ def test_keyboard_shortcuts_and_the_collision_warning(browser, live_server, desk
     dora_watch.check("the ticket page (dora)")
     sam_context.close()
     dora_context.close()
+
+
+def test_a_french_agent_gets_the_desk_and_the_ticket_page_in_french(
+    browser, live_server, desk_data
+):
+    StaffFactory(username="amelie", first_name="Amélie", language="fr")
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
+    page = context.new_page()
+    watch = ConsoleWatch(page)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("input[name=username]", "amelie")
+    page.fill("input[name=password]", "pw-Secret-123")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/tickets/ticket/")
+    assert page.locator("a[data-view=mine]").inner_text().startswith("Mes tickets ouverts")
+    assert page.locator("th.column-subject_cell").inner_text().strip().lower() == "sujet"
+    shot(page, "desk-fr")
+    watch.check("the French desk")
+    page.goto(f"{live_server.url}/admin/tickets/ticket/{desk_data['fresh'].pk}/change/")
+    assert page.locator("#ws-audit-title").inner_text() == "Journal d’audit"
+    shot(page, "ticket-fr")
+    watch.check("the French ticket page")
+    context.close()
