@@ -161,11 +161,8 @@ class SlaTicketMixin:
         return ZoneInfo(REGIONS[region][0]) if region in REGIONS else datetime.UTC
 
     def sla_summary(self, ticket):
-        region = ticket.organization.region
         return {
             "badge": badge(sla_status(ticket)),
-            "response_due": engine.format_moment(ticket.response_due_at, region),
-            "resolution_due": engine.format_moment(ticket.resolution_due_at, region),
             "response_breached": ticket.response_breached,
             "resolution_breached": ticket.resolution_breached,
         }
