@@ -67,7 +67,7 @@ def get(client, params=None):
 
 def test_desk_shows_the_seven_columns(staff_client, tickets):
     html = get(staff_client).content.decode()
-    for column in ("reference", "subject_cell", "organization", "priority_badge", "status"):
+    for column in ("reference", "subject_cell", "organization_cell", "priority_badge", "status"):
         assert f"column-{column}" in html
     assert "column-assignee" in html and "column-sla_countdown" in html
     assert "column-received_at" not in html and "column-channel" not in html

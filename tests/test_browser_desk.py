@@ -80,6 +80,19 @@ def desk_data():
             priority=priority,
             received_at=now - age,
         )
+    # Long names and subjects: the columns must still fit at 1440 px.
+    wide = OrganizationFactory(name="Consolidated Intercontinental Analytics Holdings")
+    wide_client = ClientFactory(username="wanda", organization=wide)
+    for i in range(4):
+        services.open_ticket(
+            organization=wide,
+            reporter=wide_client,
+            subject="Session replay shows a grey screen on every checkout page after the "
+            f"latest release of the tracking tag, variant {i}",
+            description="Grey screen.",
+            priority="P2",
+            received_at=now - datetime.timedelta(minutes=30 + i),
+        )
     Macro.objects.all().delete()  # the seeded ones; this test makes its own
     Macro.objects.create(
         title="Acknowledge",
@@ -124,7 +137,7 @@ def test_agent_opens_the_most_urgent_ticket_applies_a_macro_attaches_and_resolve
         breached.reference
     )
     assert first.locator(".sla-breached").count() == 1
-    assert page.locator("a[data-view=unassigned] .desk-count").inner_text() == "3"
+    assert page.locator("a[data-view=unassigned] .desk-count").inner_text() == "7"
 
     first.locator("a", has_text=breached.reference).click()
     page.wait_for_url(f"**/admin/tickets/ticket/{breached.pk}/change/")

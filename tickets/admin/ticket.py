@@ -155,7 +155,7 @@ class TicketAdmin(DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.Mod
     list_display = (
         "reference",
         "subject_cell",
-        "organization",
+        "organization_cell",
         "priority_badge",
         "status",
         "assignee",
@@ -270,6 +270,11 @@ class TicketAdmin(DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.Mod
         return format_html(
             '<span class="desk-subject" title="{}">{}</span>', obj.subject, obj.subject
         )
+
+    @admin.display(description=gettext_lazy("organization"), ordering="organization__name")
+    def organization_cell(self, obj):
+        name = obj.organization.name
+        return format_html('<span class="desk-org" title="{}">{}</span>', name, name)
 
     @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj):
