@@ -57,3 +57,14 @@ def test_ticket_page_is_french(amelie_client, ticket, charlie):
         "Raccourcis clavier",
     ):
         assert text in html, text
+
+
+def test_the_compiled_catalogue_has_the_desk_strings():
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override("fr"):
+        assert gettext("Write what you need from the client.") == (
+            "Écrivez ce dont vous avez besoin de la part du client."
+        )
+        assert gettext("Breaching within 1 h") == "Échéance dans moins d’1 h"
