@@ -149,6 +149,14 @@ def test_assign_to_me_button(staff_client, ticket, charlie):
     assert ticket.assignee == charlie
 
 
+def test_assign_to_me_never_sends_the_draft(staff_client, ticket, charlie):
+    response = post(staff_client, ticket, _assign_me="1", new_comment="half-written", priority="P0")
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.priority) == (charlie, "P0")
+    assert not ticket.comments.exists()
+
+
 def test_internal_note_moves_no_clock(staff_client, ticket):
     post(staff_client, ticket, new_comment="Customer's CDN again", comment_internal="on")
     ticket.refresh_from_db()

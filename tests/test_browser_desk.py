@@ -201,10 +201,14 @@ def test_keyboard_shortcuts_and_the_collision_warning(browser, live_server, desk
     dora.type("#composer-body", ".")
     banner.filter(has_text="Dora is typing").wait_for(timeout=DEADLINE_MS)
 
+    sam.fill("#composer-body", "Draft that must survive")
     sam.locator("body").click(position={"x": 5, "y": 5})
     sam.keyboard.press("a")
     sam.wait_for_selector(".messagelist")
     assert Ticket.objects.get(pk=ticket.pk).assignee.username == "sam"
+    assert not ticket.comments.exists()  # taking the ticket sent nothing
+    assert sam.locator("#composer-body").input_value() == "Draft that must survive"
+    assert sam.locator("#id_comment_internal").is_checked()  # still a note, as before
     sam_watch.check("the ticket page (sam)")
     dora_watch.check("the ticket page (dora)")
     sam_context.close()

@@ -145,6 +145,9 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         cleaned.update(self._intents())
+        if self.request is not None and ASSIGN_TO_ME in self.request.POST:
+            # Taking the ticket never sends the draft in the composer (the page keeps it).
+            cleaned.update(new_comment="", attachments=[])
         self._require_resolution_note(cleaned)
         self._require_question(cleaned)
         if not self.errors:

@@ -20,6 +20,27 @@
   });
   setMode(internal.checked ? "note" : "reply");
 
+  // --- "Assign to me" saves the properties but never sends the draft: keep it for the reload ---
+  const draftKey = "ws-draft:" + window.location.pathname;
+  const saved = window.sessionStorage.getItem(draftKey);
+  if (saved !== null) {
+    window.sessionStorage.removeItem(draftKey);
+    const draft = JSON.parse(saved);
+    if (!body.value.trim()) {
+      body.value = draft.body;
+      setMode(draft.internal ? "note" : "reply");
+    }
+  }
+  const assignButton = form.querySelector("button[name=_assign_me]");
+  if (assignButton) {
+    assignButton.addEventListener("click", function () {
+      if (body.value.trim()) {
+        window.sessionStorage.setItem(
+          draftKey, JSON.stringify({ body: body.value, internal: internal.checked }));
+      }
+    });
+  }
+
   // --- macros: fill the composer and the properties, the agent reviews and sends ---
   const macroData = document.getElementById("ws-macros-data");
   const macros = macroData ? JSON.parse(macroData.textContent) : [];
