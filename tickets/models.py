@@ -168,9 +168,9 @@ class Ticket(models.Model):
             ),
             models.Index(fields=["status", "-received_at"], name="ticket_status_idx"),
             # The desk's default order, most urgent first (tickets.desk.most_urgent_first).
-            models.Index(
-                next_due().asc(nulls_last=True), F("received_at"), name="ticket_next_due_idx"
-            ),
+            # Ascending order puts NULLs last on PostgreSQL already; SQLite refuses an
+            # explicit NULLS LAST in an index.
+            models.Index(next_due(), F("received_at"), name="ticket_next_due_idx"),
             # Read by escalation.sweep: only active tickets with a pending check are indexed.
             models.Index(
                 fields=["next_check_at"],
