@@ -63,7 +63,7 @@ class TicketPageMixin:
         return datetime.UTC
 
     def sla_summary(self, ticket) -> dict | None:
-        """The SLA header (badge and deadlines); sla.admin fills it in."""
+        """The SLA header's badge and breach flags; sla.admin fills it in."""
         return None
 
     def workspace_context(self, request, ticket) -> dict:
@@ -76,7 +76,9 @@ class TicketPageMixin:
             "conversation": conversation(ticket),
             "sla": self.sla_summary(ticket),
             "sla_events": [e for e in events if e.kind == TicketEvent.Kind.SLA],
-            "audit_lines": [audit.describe(e, tz) for e in events if e.kind != "sla"],
+            "audit_lines": [
+                audit.describe(e, tz) for e in events if e.kind != TicketEvent.Kind.SLA
+            ],
             "macros": macros_for(ticket, request.user, tz),
             "presence_seconds": presence.POLL_SECONDS,
         }
