@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import StaffAccessMixin
+from sla.admin import SlaTicketAdmin
 from tickets.models import Ticket
 
 from .models import ContractContacts, Director, EscalationEvent, EscalationRule, OnCallShift
@@ -188,21 +189,13 @@ class EscalationEventInline(StaffAccessMixin, admin.TabularInline):
         return False
 
 
-def _add_inline_to_ticket_admin(site=admin.site):
-    """Extend whichever admin the tickets/sla apps registered for Ticket with our inline."""
-    current = site._registry.get(Ticket)
-    if current is None:
-        return  # Ticket has no admin (yet): nothing to extend.
-    base = type(current)
-    if EscalationEventInline in (base.inlines or []):
-        return
-    extended = type(
-        base.__name__,
-        (base,),
-        {"inlines": [*(base.inlines or []), EscalationEventInline], "__module__": base.__module__},
-    )
-    site.unregister(Ticket)
-    site.register(Ticket, extended)
+class EscalationTicketMixin:
+    """What the escalation app adds to the ticket page: its escalation history."""
+
+    inlines = (EscalationEventInline,)
 
 
-_add_inline_to_ticket_admin()
+@admin.register(Ticket)
+class DeskTicketAdmin(EscalationTicketMixin, SlaTicketAdmin):
+    """The ticket admin staff use, composed in one place at the top of the app chain:
+    the desk and ticket page (tickets.admin), the SLA parts (sla.admin), the escalations."""

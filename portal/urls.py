@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("tickets.urls")),
 ]
 
+handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.not_found"
 handler500 = "portal.views.server_error"

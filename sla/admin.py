@@ -1,6 +1,7 @@
 """Calendars, plan targets, and the SLA column and filters of the ticket list."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.db.models import Q
@@ -9,9 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffAccessMixin
-from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets import desk
+from tickets.admin import TicketAdmin
+from tickets.models import ACTIVE_STATUSES
 
 from . import engine
+from .calendars import REGIONS
 from .display import sla_status
 from .models import BusinessCalendar, CalendarDay, PlanTarget
 from .templatetags.sla_tags import badge
@@ -133,28 +137,36 @@ class SlaFilter(admin.SimpleListFilter):
         return running.filter(_due_between(now, end), paused_since=None)
 
 
-try:
-    from tickets.admin import TicketAdmin
-except ImportError:  # pragma: no cover - tickets.admin is optional for the sla app
-    TicketAdmin = None
+class SlaTicketMixin:
+    """What the sla app adds to the ticket admin: the SLA column (sorted by the running
+    deadline) and filter, the organization's time zone and the ticket page's SLA header.
+    escalation.admin composes the registered ticket admin from this and tickets.admin."""
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "sla_countdown")
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), SlaFilter)
+
+    def get_queryset(self, request):
+        # The countdown reads organization.contract.region: one join, no query per row.
+        return super().get_queryset(request).select_related("organization__contract")
+
+    @admin.display(description=_("SLA"), ordering=desk.by_urgency())
+    def sla_countdown(self, obj):
+        return badge(sla_status(obj))
+
+    def ticket_timezone(self, ticket):
+        region = ticket.organization.region
+        return ZoneInfo(REGIONS[region][0]) if region in REGIONS else datetime.UTC
+
+    def sla_summary(self, ticket):
+        return {
+            "badge": badge(sla_status(ticket)),
+            "response_breached": ticket.response_breached,
+            "resolution_breached": ticket.resolution_breached,
+        }
 
 
-if TicketAdmin is not None:
-
-    class SlaTicketAdmin(TicketAdmin):
-        """The ticket admin plus an SLA countdown column and SLA filters."""
-
-        list_display = (*TicketAdmin.list_display, "sla_countdown")
-        list_filter = (*TicketAdmin.list_filter, SlaFilter)
-
-        def get_queryset(self, request):
-            # The countdown reads organization.contract.region: one join, no query per row.
-            return super().get_queryset(request).select_related("organization__contract")
-
-        @admin.display(description=_("SLA"), ordering="response_due_at")
-        def sla_countdown(self, obj):
-            return badge(sla_status(obj))
-
-    if admin.site.is_registered(Ticket):
-        admin.site.unregister(Ticket)
-    admin.site.register(Ticket, SlaTicketAdmin)
+class SlaTicketAdmin(SlaTicketMixin, TicketAdmin):
+    """The ticket admin with the SLA parts, for a site without the escalation app."""

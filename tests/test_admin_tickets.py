@@ -151,7 +151,8 @@ def test_search_by_reference_finds_exactly_that_ticket(staff_client, alice):
     tickets = [open_ticket(alice, subject=f"ticket {i}") for i in range(12)]
     target = tickets[10]
     response = staff_client.get(CHANGELIST, {"q": target.reference})
-    assert target.reference.startswith("CS-0000")
+    # Zero-padded (sequences are shared by the whole run, so the exact number varies).
+    assert target.reference == f"CS-{target.pk:06d}" and target.reference.startswith("CS-0")
     assert listed(response) == {target.pk}
 
 
@@ -224,13 +225,24 @@ def test_start_diagnosis_action_records_first_response(staff_client, alice, char
 def test_resolve_action_resolves_and_warns_about_refused_tickets(staff_client, alice, charlie):
     active, already = open_ticket(alice), open_ticket(alice)
     services.resolve(already, actor=charlie)
-    response = run_action(staff_client, "resolve", [active, already])
+    response = run_action(
+        staff_client, "resolve", [active, already], resolution="Cache purged on our CDN."
+    )
     active.refresh_from_db()
     assert (active.status, active.resolved_at) == (Status.RESOLVED, NOW)
+    assert active.resolution == "Cache purged on our CDN."
     assert active.events.filter(action="resolved", actor=charlie).exists()
     messages = texts(response)
     assert "Resolve: 1 of 2 tickets changed." in messages
     assert f"{already.reference}: This ticket is resolved." in messages
+
+
+def test_resolve_action_without_a_note_changes_nothing(staff_client, alice):
+    ticket = open_ticket(alice)
+    response = run_action(staff_client, "resolve", [ticket], resolution="  ")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+    assert any("Write a resolution note" in text for text in texts(response))
 
 
 # --- change form -------------------------------------------------------------------------
@@ -329,10 +341,26 @@ def test_forbidden_status_move_is_a_form_error(staff_client, alice, charlie):
 
 def test_reply_and_resolve_in_one_save(staff_client, alice):
     ticket = open_ticket(alice)
-    post_change(staff_client, ticket, new_comment="Fixed by a redeploy.", status="resolved")
+    post_change(
+        staff_client,
+        ticket,
+        new_comment="Fixed by a redeploy.",
+        status="resolved",
+        resolution="A redeploy fixed the heatmap.",
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED
     assert ticket.first_response_at == NOW == ticket.resolved_at
+    assert ticket.resolution == "A redeploy fixed the heatmap."
+
+
+def test_resolving_without_a_resolution_note_is_a_form_error(staff_client, alice):
+    ticket = open_ticket(alice)
+    response = post_change(staff_client, ticket, status="resolved", resolution="")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["resolution"]
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
 
 
 # --- add form (a phone call) ---------------------------------------------------------------

@@ -2,7 +2,7 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +47,26 @@ def pk_from_reference(reference: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# A clock runs on an active, covered ticket that does not wait on a pause.
+RUNNING = Q(
+    status__in=[status.value for status in ACTIVE_STATUSES], excluded=False, paused_since=None
+)
+
+
+def next_due() -> Case:
+    """The deadline running now: response until the first response, then resolution.
+
+    None when no clock runs (resolved, excluded, paused, no target). The desk sorts on it
+    (tickets.desk) through ticket_next_due_idx, which indexes this very expression.
+    """
+    return Case(
+        When(RUNNING & Q(first_response_at__isnull=True), then=F("response_due_at")),
+        When(RUNNING, then=F("resolution_due_at")),
+        default=Value(None),
+        output_field=models.DateTimeField(),
+    )
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one tenancy guard: portal, API, downloads and mail threading all start here."""
@@ -67,17 +87,28 @@ class TicketQuerySet(models.QuerySet):
 
 
 class Ticket(models.Model):
-    subject = models.CharField(max_length=200)
-    description = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
-    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
-    suggested_priority = models.CharField(
-        max_length=2, choices=Priority.choices, null=True, blank=True
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.NEW
     )
-    feature = models.CharField(max_length=20, choices=Feature.choices, default=Feature.OTHER)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    priority = models.CharField(
+        _("priority"), max_length=2, choices=Priority.choices, default=Priority.P2
+    )
+    suggested_priority = models.CharField(
+        _("suggested priority"), max_length=2, choices=Priority.choices, null=True, blank=True
+    )
+    feature = models.CharField(
+        _("feature"), max_length=20, choices=Feature.choices, default=Feature.OTHER
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="tickets"
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("organization"),
     )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -85,6 +116,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="reported_tickets",
+        verbose_name=_("requester"),
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,24 +124,25 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        verbose_name=_("assignee"),
         limit_choices_to={"is_staff": True},
     )
     follows = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followers"
     )
-    received_at = models.DateTimeField()
-    triaged_at = models.DateTimeField(null=True, blank=True)
-    first_response_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
-    user_agent = models.CharField(max_length=500, blank=True)
-    excluded = models.BooleanField(default=False)
-    exclusion_reason = models.TextField(blank=True)
+    received_at = models.DateTimeField(_("received at"))
+    triaged_at = models.DateTimeField(_("triaged at"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    resolution = models.TextField(_("resolution note"), blank=True)
+    user_agent = models.CharField(_("browser"), max_length=500, blank=True)
+    excluded = models.BooleanField(_("excluded from the SLA"), default=False)
+    exclusion_reason = models.TextField(_("exclusion reason"), blank=True)
 
     # SLA state, computed by the sla app and stored so lists and the sweep can index it.
-    response_due_at = models.DateTimeField(null=True, blank=True)
-    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(_("response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     response_clock = models.CharField(max_length=10, blank=True)
@@ -117,7 +150,7 @@ class Ticket(models.Model):
     paused_since = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.BigIntegerField(default=0)
     next_check_at = models.DateTimeField(null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,12 +159,18 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="ticket_received_idx"),
             models.Index(
                 fields=["organization", "-received_at", "-id"], name="ticket_org_received_idx"
             ),
             models.Index(fields=["status", "-received_at"], name="ticket_status_idx"),
+            # The desk's default order, most urgent first (tickets.desk.most_urgent_first).
+            # Ascending order puts NULLs last on PostgreSQL already; SQLite refuses an
+            # explicit NULLS LAST in an index.
+            models.Index(next_due(), F("received_at"), name="ticket_next_due_idx"),
             # Read by escalation.sweep: only active tickets with a pending check are indexed.
             models.Index(
                 fields=["next_check_at"],
@@ -205,6 +244,8 @@ class Comment(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="comment_ticket_idx")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self):
         kind = "note" if self.internal else "reply"
@@ -244,6 +285,8 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
     def __str__(self):
         return self.filename
@@ -273,6 +316,8 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["ticket", "at"], name="ticketevent_ticket_idx")]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
 
     def __str__(self):
         return f"{self.ticket_id} {self.action} {self.field}"
@@ -301,3 +346,48 @@ class OutboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} to {', '.join(self.to)}"
+
+
+class Macro(models.Model):
+    """A canned response staff apply from the ticket page in one click.
+
+    The body's placeholders ({reference}, {client_name}, ...) are filled by
+    tickets.macros.render_macro for the ticket at hand; the optional changes are applied
+    through the services when the agent sends.
+    """
+
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Placeholders: {reference}, {subject}, {client_name}, {organization}, "
+            "{agent_name}, {response_due}, {resolution_due}."
+        ),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Offered on tickets of clients in this language; empty: every ticket."),
+    )
+    internal = models.BooleanField(
+        _("internal note"), default=False, help_text=_("Posts an internal note, not a reply.")
+    )
+    set_status = models.CharField(
+        _("set status"), max_length=10, choices=Status.choices, blank=True
+    )
+    set_priority = models.CharField(
+        _("set priority"), max_length=2, choices=Priority.choices, blank=True
+    )
+    assign_to_me = models.BooleanField(_("assign to the agent applying it"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "title"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+
+    def __str__(self):
+        return self.title

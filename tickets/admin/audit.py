@@ -1,0 +1,79 @@
+"""The audit trail in words: who did what, old → new in labels, times in the ticket's zone."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils import formats, timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from tickets.models import Ticket
+
+ACTIONS = {
+    "opened": gettext_lazy("opened the ticket"),
+    "first_response": gettext_lazy("gave the first response"),
+    "reclassified": gettext_lazy("re-classified the priority"),
+    "resolved": gettext_lazy("resolved the ticket"),
+    "reopened": gettext_lazy("reopened the ticket"),
+    "assigned": gettext_lazy("assigned the ticket"),
+    "excluded": gettext_lazy("excluded the ticket from the SLA"),
+    "included": gettext_lazy("made the SLA apply again"),
+    "customer_replied": gettext_lazy("replied, so the ticket is open again"),
+    "changed": gettext_lazy("changed the ticket"),
+}
+MOMENT = "D j M Y, H:i T"
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    at: datetime.datetime
+    who: str
+    what: str
+    detail: str
+    note: str
+    public: bool
+
+
+def person(user) -> str:
+    if user is None:
+        return _("System")
+    return user.get_full_name() or user.get_username()
+
+
+def moment(value: datetime.datetime, tz) -> str:
+    return formats.date_format(timezone.localtime(value, tz), MOMENT)
+
+
+def _value(field, raw: str, tz) -> str:
+    if raw == "":
+        return "—"
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(raw, raw))
+    if raw in ("True", "False"):
+        return _("yes") if raw == "True" else _("no")
+    try:
+        parsed = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return moment(parsed, tz) if timezone.is_aware(parsed) else raw
+
+
+def _field(name: str):
+    try:
+        return Ticket._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def describe(event, tz) -> AuditLine:
+    field = _field(event.field) if event.field else None
+    detail = ""
+    if event.field:
+        label = capfirst(field.verbose_name) if field is not None else event.field
+        old = _value(field, event.old_value, tz)
+        new = _value(field, event.new_value, tz)
+        detail = f"{label}: {old} → {new}"
+    action = ACTIONS.get(event.action, event.action.replace("_", " "))
+    return AuditLine(event.at, person(event.actor), str(action), detail, event.note, event.public)
