@@ -104,9 +104,9 @@ def _fresh_caches():
     yield
     from escalation.rules import clear_cache
     from sla.engine import invalidate_calendars, invalidate_targets
-    from webhooks.services import invalidate_endpoints
+    from webhooks.services import forget_endpoints
 
     invalidate_calendars()
     invalidate_targets()
     clear_cache()
-    invalidate_endpoints()
+    forget_endpoints()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from . import payloads
 from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
-__all__ = ["EVENTS", "emit", "invalidate_endpoints", "record", "retry"]
+__all__ = ["EVENTS", "emit", "forget_endpoints", "invalidate_endpoints", "record", "retry"]
 
 _lock = threading.Lock()
 # "generation" counts invalidations: a reload that raced one is not kept.
@@ -41,11 +41,12 @@ def _ttl() -> float:
 def invalidate_endpoints(**_kwargs) -> None:
     """Forget the subscriber lists: now, and again when the change commits (a reload inside the
     changing transaction would otherwise keep what other transactions cannot see yet)."""
-    _forget()
-    transaction.on_commit(_forget)
+    forget_endpoints()
+    transaction.on_commit(forget_endpoints)
 
 
-def _forget() -> None:
+def forget_endpoints() -> None:
+    """Drop the cached subscriber lists (no database access: tests call it between tests)."""
     with _lock:
         _cache["loaded_at"] = None
         _cache["generation"] += 1
