@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import transaction
+from django.db.models import Q
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -23,7 +24,16 @@ from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
 
 from . import services
-from .models import Attachment, Channel, Comment, Priority, Ticket, TicketEvent, pk_from_reference
+from .models import (
+    Attachment,
+    Channel,
+    Comment,
+    Priority,
+    Ticket,
+    TicketEvent,
+    format_reference,
+    pk_from_reference,
+)
 
 # ServiceError.field names that differ from the admin form's field names.
 FORM_FIELD_FOR = {
@@ -57,8 +67,14 @@ def add_service_error(form, error: ServiceError) -> None:
     form.add_error(name if name in form.fields else None, error.message)
 
 
-def ticket_ref(pk) -> str:
-    return f"CS-{pk:06d}"
+MAX_REQUESTERS = 100
+
+
+def matching_requesters(term: str) -> list[int]:
+    match = Q()
+    for name in ("username", "email", "first_name", "last_name"):
+        match |= Q(**{f"{name}__icontains": term})
+    return list(User.objects.filter(match).values_list("pk", flat=True)[:MAX_REQUESTERS])
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -299,7 +315,7 @@ def _snapshot(ticket) -> dict:
     return {
         f.attname: getattr(ticket, f.attname)
         for f in ticket._meta.concrete_fields
-        if f.name != "updated_at"
+        if f.name not in ("updated_at", "search_vector")
     }
 
 
@@ -478,15 +494,16 @@ class TicketAdmin(StaffAccessMixin, admin.ModelAdmin):
     # -- search --
 
     def get_search_results(self, request, queryset, search_term):
-        """A reference ("CS-000123") finds that ticket; bare digits also match the pk."""
+        """Ticket search (Ticket.objects.search), plus the requester's name, username or email.
+
+        The requesters are looked up first, so the ticket query stays one OR of indexed
+        conditions; the admin's own column ordering applies, not the relevance rank.
+        """
         term = search_term.strip()
-        pk = pk_from_reference(term)
-        if pk:
-            return queryset.filter(pk=pk), False
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if term.isdigit() and len(term) <= 12:
-            results = results | queryset.filter(pk=int(term))
-        return results, may_have_duplicates
+        if not term:
+            return queryset, False
+        requesters = Q(reporter_id__in=matching_requesters(term))
+        return queryset.search(term, rank=False, also=requesters), False
 
     # -- forms --
 
@@ -625,7 +642,7 @@ class TicketReferenceSearchMixin:
 
     @admin.display(description=gettext_lazy("ticket"), ordering="ticket_id")
     def ticket_reference(self, obj):
-        return ticket_ref(obj.ticket_id)
+        return format_reference(obj.ticket_id)
 
 
 @admin.register(Comment)
