@@ -1,4 +1,60 @@
+"""Paging that costs the same at 10 thousand rows as at 10 million.
+
+- Counts are exact only when small: COUNT(*) over the list's own query cut at COUNT_CAP + 1
+  rows (the index that serves the list serves the count), else the planner's estimate,
+  shown as "10,000+". No page ever counts the whole table.
+- Pages past the middle read the reversed ordering from its start (TwoEndedPaginator).
+- Keyset ("cursor") pages for the API: `WHERE (ordering key, id) > (last row's)`, an index
+  range scan however deep the page (tickets.api.pagination).
+"""
+
+import json
+
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import BooleanField, F, Func, Q, Value
+from django.utils.functional import cached_property
+
+COUNT_CAP = 10_000
+
+
+class CappedCount(int):
+    """A count known only to be above the cap: arithmetic uses the estimate, text says 10,000+."""
+
+    def __str__(self):
+        return f"{COUNT_CAP:,}+"
+
+    def __html__(self):
+        return str(self)
+
+
+def capped_count(queryset, cap: int | None = None) -> int:
+    """Exact count up to `cap`; above it, a CappedCount holding the planner's estimate."""
+    cap = cap or COUNT_CAP
+    if hasattr(queryset, "query"):
+        exact = queryset[: cap + 1].count()
+        if exact <= cap:
+            return exact
+        return CappedCount(max(cap + 1, estimate(queryset)))
+    return len(queryset)
+
+
+def estimate(queryset) -> int:
+    """The planner's row estimate for `queryset` (PostgreSQL; 0 elsewhere). No rows are read."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return 0
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def is_exact(count: int) -> bool:
+    return not isinstance(count, CappedCount)
 
 
 class TwoEndedPaginator(Paginator):
@@ -7,7 +63,13 @@ class TwoEndedPaginator(Paginator):
     OFFSET makes the database walk every skipped row: the last of 4,000 pages walked 100,000
     index entries and joined each. Reversed, the last page is the first rows of an index scan
     the other way. Needs a total ordering (TicketOrdering and Ticket.Meta end on the id).
+    The count is capped (capped_count): above the cap, page numbers follow the estimate, so
+    the last page shows the oldest rows and pages near the end are approximate.
     """
+
+    @cached_property
+    def count(self):
+        return capped_count(self.object_list)
 
     def page(self, number):
         number = self.validate_number(number)
@@ -15,6 +77,99 @@ class TwoEndedPaginator(Paginator):
         top = min(bottom + self.per_page, self.count)
         if bottom <= self.count // 2 or not self.object_list.ordered:
             return super().page(number)
-        rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
+        rows = list(self.object_list.reverse()[max(self.count - top, 0) : self.count - bottom])
         rows.reverse()
         return self._get_page(rows, number, self)
+
+
+# --- keyset pages --------------------------------------------------------------------------
+
+
+class RowCompare(Func):
+    """`(a, b) > (x, y)`: a row comparison, which a btree index on (a, b) answers as a range."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, names, values, fields, operator):
+        self.operator = operator
+        refs = [F(name) for name in names]
+        literals = [Value(v, output_field=f) for v, f in zip(values, fields, strict=True)]
+        super().__init__(*refs, *literals)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, more = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(more)
+        half = len(parts) // 2
+        left, right = ", ".join(parts[:half]), ", ".join(parts[half:])
+        return f"({left}) {self.operator} ({right})", params
+
+
+class Keyset:
+    """Pages of a queryset ordered by one column and the id, both the same direction.
+
+    A NULL key sorts last ascending and first descending (PostgreSQL's defaults, which the
+    indexes follow): the NULL rows form their own run, read by id alone.
+    """
+
+    def __init__(self, queryset, name: str, descending: bool):
+        self.queryset, self.name, self.descending = queryset, name, descending
+        self.field = queryset.model._meta.get_field(name)
+        self.id_field = queryset.model._meta.pk
+
+    @classmethod
+    def of(cls, queryset):
+        """The Keyset for `queryset`'s ordering, or None when it is not (column, id)."""
+        ordering = list(queryset.query.order_by or queryset.model._meta.ordering)
+        if len(ordering) != 2 or not all(isinstance(o, str) for o in ordering):
+            return None
+        (first, last), descending = [o.lstrip("-") for o in ordering], ordering[0][0] == "-"
+        if last not in ("id", "pk") or (ordering[1][0] == "-") != descending:
+            return None
+        try:
+            return cls(queryset, first, descending)
+        except FieldDoesNotExist:
+            return None
+
+    def position(self, row) -> list:
+        value = getattr(row, self.field.attname)
+        return [self.field.value_to_string(row) if value is not None else None, row.pk]
+
+    def rows(self, position, size: int, backwards: bool = False) -> tuple[list, bool]:
+        """Up to `size` rows after `position` (before it when `backwards`), and if more exist."""
+        descending = self.descending != backwards
+        value, pk = position if position else (None, None)
+        runs = [True, False] if descending else [False, True]  # is-NULL runs, in order
+        if position is not None:
+            runs = runs[runs.index(value is None) :]
+        if not self.field.null:
+            runs = [False]
+        found: list = []
+        for null_run in runs:
+            qs = self._run(null_run, descending)
+            if position is not None and (value is None) == null_run:
+                qs = qs.filter(self._after(value, pk, descending))
+            found += list(qs[: size + 1 - len(found)])
+            if len(found) > size:
+                break
+        if backwards:
+            found.reverse()
+            return found[-size:], len(found) > size
+        return found[:size], len(found) > size
+
+    def _run(self, null_run: bool, descending: bool):
+        sign = "-" if descending else ""
+        qs = self.queryset.order_by(f"{sign}{self.name}", f"{sign}pk")
+        if not self.field.null:
+            return qs
+        return qs.filter(**{f"{self.name}__isnull": null_run})
+
+    def _after(self, value, pk, descending: bool):
+        operator = "<" if descending else ">"
+        if value is None:
+            return Q(pk__lt=pk) if descending else Q(pk__gt=pk)
+        typed = self.field.to_python(value)
+        return RowCompare([self.name, "pk"], [typed, pk], [self.field, self.id_field], operator)
