@@ -147,19 +147,29 @@ def ensure_database(url: str, name: str) -> None:
 
 
 def setup_django(url: str) -> None:
-    """Point Django at `url` and migrate it (before any model import)."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    import django
+    """Point Django at `url` (set up on first use, switched after) and migrate it."""
+    from django.conf import settings
 
-    django.setup()
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
+        name = urlsplit(url).path.lstrip("/")
+        settings.DATABASES["default"]["NAME"] = name
+        connections["default"].settings_dict["NAME"] = name
+    else:
+        os.environ["DATABASE_URL"] = url
+        os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+        import django
+
+        django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
 
 
 def ensure_dataset(tickets: int, database: str | None = None) -> str:
-    """The URL of a database holding `tickets` generated tickets (loaded once per size)."""
+    """Make Django use a database holding `tickets` generated tickets (loaded once per size)."""
     url = server_url()
     name = database or database_name(tickets)
     ensure_database(url, name)
@@ -167,6 +177,7 @@ def ensure_dataset(tickets: int, database: str | None = None) -> str:
     setup_django(target)
     if ticket_count() != tickets:
         load(target, tickets)
+        setup_django(target)
     return target
 
 

@@ -342,11 +342,19 @@ INDEXED_ORDERINGS = {"pk", "id", "priority", "received_at", "response_due_at", "
 
 class TicketChangeList(ChangeList):
     def get_ordering(self, request, queryset):
-        """Django breaks ties on -pk; on an ascending column, pk keeps one index scan."""
-        ordering = super().get_ordering(request, queryset)
-        if len(ordering) >= 2 and ordering[-1] == "-pk" and isinstance(ordering[-2], str):
-            if not ordering[-2].startswith("-"):
-                ordering[-1] = "pk"
+        """The chosen columns, then a tie-break on the pk in the last column's direction.
+
+        Django repeats the default ordering after a chosen column and breaks ties on -pk
+        whatever the direction; (received_at, -pk) has no index, (received_at, pk) has.
+        """
+        ordering, seen = [], set()
+        for field in super().get_ordering(request, queryset):
+            name = field.lstrip("-") if isinstance(field, str) else field
+            if name not in seen:
+                seen.add(name)
+                ordering.append(field)
+        if len(ordering) >= 2 and ordering[-1] in ("pk", "-pk") and isinstance(ordering[-2], str):
+            ordering[-1] = "-pk" if ordering[-2].startswith("-") else "pk"
         return ordering
 
 
