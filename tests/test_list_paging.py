@@ -52,11 +52,28 @@ def test_large_counts_stop_at_the_cap_and_say_so(many, small_cap):
     assert Template("{{ n }} tickets").render(Context({"n": count})) == "5+ tickets"
 
 
-def test_the_count_reads_at_most_cap_plus_one_rows(many, small_cap, django_assert_num_queries):
-    with django_assert_num_queries(2) as captured:  # the capped COUNT, then the estimate
-        paging.capped_count(Ticket.objects.all())
+def test_the_planner_is_asked_first(many, small_cap, django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        paging.estimate(Ticket.objects.all())
+    assert captured.captured_queries[0]["sql"].startswith("EXPLAIN")
+
+
+def test_the_count_reads_at_most_cap_plus_one_rows(
+    many, small_cap, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(paging, "estimate", lambda queryset: CAP + 2)  # not surely above
+    with django_assert_num_queries(1) as captured:
+        count = paging.capped_count(Ticket.objects.all())
     assert f"LIMIT {CAP + 1}" in captured.captured_queries[0]["sql"]
-    assert captured.captured_queries[1]["sql"].startswith("EXPLAIN")
+    assert count == CAP + 2 and not paging.is_exact(count)
+
+
+def test_a_surely_large_list_is_not_counted(many, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(paging, "COUNT_CAP", 1)
+    monkeypatch.setattr(paging, "estimate", lambda queryset: 1_000)
+    with django_assert_num_queries(0):
+        count = paging.capped_count(Ticket.objects.all())
+    assert count == 1_000 and not paging.is_exact(count)
 
 
 def walk(client, url, direction="next"):

@@ -121,6 +121,11 @@ LIST_INDEXES = [
     models.Index(fields=["status", "-received_at", "-id"], name="ticket_status_recv_idx"),
     models.Index(fields=["priority", "-received_at", "-id"], name="ticket_prio_recv_idx"),
     models.Index(fields=["assignee", "-received_at", "-id"], name="ticket_assignee_recv_idx"),
+    models.Index(fields=["channel", "-received_at", "-id"], name="ticket_channel_recv_idx"),
+    models.Index(fields=["feature", "-received_at", "-id"], name="ticket_feature_recv_idx"),
+    models.Index(
+        fields=["-received_at", "-id"], name="ticket_excluded_recv_idx", condition=Q(excluded=True)
+    ),
     # API ?ordering= and the admin's sortable columns.
     models.Index(fields=["response_due_at", "id"], name="ticket_response_due_idx"),
     models.Index(fields=["resolution_due_at", "id"], name="ticket_resolution_due_idx"),

@@ -15,6 +15,8 @@ from django.db import connections, migrations
 from django.db.models import F, Lookup, Q
 from django.db.models.fields import CharField
 
+from portal.paging import SURELY_ABOVE, estimate
+
 CONFIGS = ("simple", "english", "french")
 # Ranking reads every match's vector: above this many matches the list stays newest first.
 RANK_LIMIT = 500
@@ -77,7 +79,13 @@ def search_tickets(queryset, term: str, *, rank: bool = True, also: Q | None = N
 
 
 def _ranked(queryset, query):
-    """Order by relevance when that is cheap (few matches); newest first otherwise."""
+    """Order by relevance when that is cheap (few matches); newest first otherwise.
+
+    The planner's estimate settles common terms without reading a row; for the others the
+    index finds whether more than RANK_LIMIT match.
+    """
+    if estimate(queryset) > SURELY_ABOVE * RANK_LIMIT:
+        return queryset
     if queryset[RANK_LIMIT : RANK_LIMIT + 1].exists():
         return queryset
     rank = SearchRank(F("search_vector"), query)
