@@ -1,8 +1,10 @@
 """Paging that costs the same at 10 thousand rows as at 10 million.
 
-- Counts are exact only when small: COUNT(*) over the list's own query cut at COUNT_CAP + 1
-  rows (the index that serves the list serves the count), else the planner's estimate,
-  shown as "10,000+". No page ever counts the whole table.
+- Counts are exact only when small. The planner's estimate comes first (no row read); when
+  it expects at most COUNT_IF_EXPECTED rows, COUNT(*) over the list's own query cut at
+  COUNT_CAP + 1 rows gives the exact figure (an underestimate still stops at the cap).
+  Otherwise the estimate stands, shown as "about 3,500" or "10,000+". No page ever counts
+  the whole table: an exact count of thousands of scattered rows costs as many heap reads.
 - Pages past the middle read the reversed ordering from its start (TwoEndedPaginator).
 - Keyset ("cursor") pages for the API: `WHERE (ordering key, id) > (last row's)`, an index
   range scan however deep the page (tickets.api.pagination).
@@ -15,33 +17,31 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, Value
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 
 COUNT_CAP = 10_000
-# The planner's estimate for a list filter is rarely off by this factor (bench_lists checks).
-SURELY_ABOVE = 3
+COUNT_IF_EXPECTED = 1_000
 
 
 class CappedCount(int):
-    """A count known only to be above the cap: arithmetic uses the estimate, text says 10,000+."""
+    """An estimated count: arithmetic uses the estimate, the text says it is one."""
 
     def __str__(self):
-        return f"{COUNT_CAP:,}+"
+        if self >= COUNT_CAP:
+            return f"{COUNT_CAP:,}+"
+        return gettext("about %s") % f"{int(self):,}"
 
     def __html__(self):
         return str(self)
 
 
 def capped_count(queryset, cap: int | None = None) -> int:
-    """Exact count up to `cap`; above it, a CappedCount holding the planner's estimate.
-
-    When the planner expects far more rows than the cap, nothing is counted: a filter on a
-    column without a selective index would otherwise read cap + 1 matching rows first.
-    """
+    """Exact count when small; otherwise a CappedCount holding the planner's estimate."""
     cap = cap or COUNT_CAP
     if not hasattr(queryset, "query"):
         return len(queryset)
     guess = estimate(queryset)
-    if guess > SURELY_ABOVE * cap:
+    if guess > min(COUNT_IF_EXPECTED, cap):
         return CappedCount(guess)
     exact = queryset[: cap + 1].count()
     return exact if exact <= cap else CappedCount(max(cap + 1, guess))

@@ -61,11 +61,18 @@ def test_the_planner_is_asked_first(many, small_cap, django_assert_num_queries):
 def test_the_count_reads_at_most_cap_plus_one_rows(
     many, small_cap, monkeypatch, django_assert_num_queries
 ):
-    monkeypatch.setattr(paging, "estimate", lambda queryset: CAP + 2)  # not surely above
+    monkeypatch.setattr(paging, "estimate", lambda queryset: CAP - 1)  # an underestimate
     with django_assert_num_queries(1) as captured:
         count = paging.capped_count(Ticket.objects.all())
     assert f"LIMIT {CAP + 1}" in captured.captured_queries[0]["sql"]
-    assert count == CAP + 2 and not paging.is_exact(count)
+    assert count == CAP + 1 and not paging.is_exact(count)
+
+
+def test_a_middling_estimate_is_shown_as_one(many, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(paging, "estimate", lambda queryset: 3_500)
+    with django_assert_num_queries(0):
+        count = paging.capped_count(Ticket.objects.all())
+    assert count == 3_500 and str(count) == "about 3,500"
 
 
 def test_a_surely_large_list_is_not_counted(many, monkeypatch, django_assert_num_queries):

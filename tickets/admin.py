@@ -344,11 +344,13 @@ class TicketChangeList(ChangeList):
     def get_ordering(self, request, queryset):
         """The chosen columns, then a tie-break on the pk in the last column's direction.
 
-        Django repeats the default ordering after a chosen column and breaks ties on -pk
-        whatever the direction; (received_at, -pk) has no index, (received_at, pk) has.
+        Django appends the default ordering to a chosen column and breaks ties on -pk
+        whatever the direction; (priority, -received_at, -pk) and (received_at, -pk) have no
+        index, (priority, pk) and (received_at, pk) have.
         """
         ordering, seen = [], set()
-        for field in super().get_ordering(request, queryset):
+        # Without the queryset's own ordering: the default would follow a chosen column.
+        for field in super().get_ordering(request, queryset.order_by()):
             name = field.lstrip("-") if isinstance(field, str) else field
             if name not in seen:
                 seen.add(name)

@@ -15,7 +15,7 @@ from django.db import connections, migrations
 from django.db.models import F, Lookup, Q
 from django.db.models.fields import CharField
 
-from portal.paging import SURELY_ABOVE, estimate
+from portal.paging import estimate
 
 CONFIGS = ("simple", "english", "french")
 # Ranking reads every match's vector: above this many matches the list stays newest first.
@@ -84,7 +84,7 @@ def _ranked(queryset, query):
     The planner's estimate settles common terms without reading a row; for the others the
     index finds whether more than RANK_LIMIT match.
     """
-    if estimate(queryset) > SURELY_ABOVE * RANK_LIMIT:
+    if estimate(queryset) > RANK_LIMIT:
         return queryset
     if queryset[RANK_LIMIT : RANK_LIMIT + 1].exists():
         return queryset
