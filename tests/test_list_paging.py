@@ -40,6 +40,11 @@ def many(org):
     return made
 
 
+def test_an_empty_queryset_counts_nothing(many, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert paging.capped_count(Ticket.objects.none()) == 0
+
+
 def test_small_counts_are_exact(many, small_cap):
     assert paging.capped_count(Ticket.objects.filter(pk__in=[t.pk for t in many[:4]])) == 4
 
