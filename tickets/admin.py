@@ -9,9 +9,7 @@ configuration is plain tuples and the queryset is built in get_queryset.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.views.main import ChangeList
 from django.db import transaction
-from django.db.models import Q
 from django.template.defaultfilters import linebreaksbr
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -25,6 +23,7 @@ from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
 
 from . import services
+from .admin_lists import IndexedListMixin
 from .models import (
     Attachment,
     Channel,
@@ -66,16 +65,6 @@ def dry_run(apply) -> None:
 def add_service_error(form, error: ServiceError) -> None:
     name = FORM_FIELD_FOR.get(error.field, error.field)
     form.add_error(name if name in form.fields else None, error.message)
-
-
-MAX_REQUESTERS = 100
-
-
-def matching_requesters(term: str) -> list[int]:
-    match = Q()
-    for name in ("username", "email", "first_name", "last_name"):
-        match |= Q(**{f"{name}__icontains": term})
-    return list(User.objects.filter(match).values_list("pk", flat=True)[:MAX_REQUESTERS])
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -336,32 +325,9 @@ def event_change(event) -> str:
 
 # --- the ticket admin --------------------------------------------------------------------
 
-# Columns the list may be sorted by: each has an index ending on the id (LIST_INDEXES).
-INDEXED_ORDERINGS = {"pk", "id", "priority", "received_at", "response_due_at", "resolution_due_at"}
-
-
-class TicketChangeList(ChangeList):
-    def get_ordering(self, request, queryset):
-        """The chosen columns, then a tie-break on the pk in the last column's direction.
-
-        Django appends the default ordering to a chosen column and breaks ties on -pk
-        whatever the direction; (priority, -received_at, -pk) and (received_at, -pk) have no
-        index, (priority, pk) and (received_at, pk) have.
-        """
-        ordering, seen = [], set()
-        # Without the queryset's own ordering: the default would follow a chosen column.
-        for field in super().get_ordering(request, queryset.order_by()):
-            name = field.lstrip("-") if isinstance(field, str) else field
-            if name not in seen:
-                seen.add(name)
-                ordering.append(field)
-        if len(ordering) >= 2 and ordering[-1] in ("pk", "-pk") and isinstance(ordering[-2], str):
-            ordering[-1] = "-pk" if ordering[-2].startswith("-") else "pk"
-        return ordering
-
 
 @admin.register(Ticket)
-class TicketAdmin(StaffAccessMixin, admin.ModelAdmin):
+class TicketAdmin(IndexedListMixin, StaffAccessMixin, admin.ModelAdmin):
     form = TicketChangeForm
     add_form = TicketAddForm
     action_form = TicketActionForm
@@ -479,19 +445,6 @@ class TicketAdmin(StaffAccessMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization", "assignee", "reporter")
 
-    # -- list ordering: only what an index serves (tickets.models.LIST_INDEXES) --
-
-    def get_sortable_by(self, request):
-        return [name for name in self.get_list_display(request) if self._indexed(name)]
-
-    def _indexed(self, name) -> bool:
-        column = getattr(self, name, None)
-        ordering = getattr(column, "admin_order_field", None) if column else name
-        return isinstance(ordering, str) and ordering.lstrip("-") in INDEXED_ORDERINGS
-
-    def get_changelist(self, request, **kwargs):
-        return TicketChangeList
-
     # -- list columns --
 
     @admin.display(description=gettext_lazy("reference"), ordering="pk")
@@ -527,20 +480,6 @@ class TicketAdmin(StaffAccessMixin, admin.ModelAdmin):
             obj.get_priority_display(),
             obj.priority,
         )
-
-    # -- search --
-
-    def get_search_results(self, request, queryset, search_term):
-        """Ticket search (Ticket.objects.search), plus the requester's name, username or email.
-
-        The requesters are looked up first, so the ticket query stays one OR of indexed
-        conditions; the admin's own column ordering applies, not the relevance rank.
-        """
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        requesters = Q(reporter_id__in=matching_requesters(term))
-        return queryset.search(term, rank=False, also=requesters), False
 
     # -- forms --
 
