@@ -150,21 +150,24 @@ def resolve(path: str, http) -> str:
     return path
 
 
-def measure(http, path: str, repeat: int) -> tuple[float, float, int, int, list[str]]:
-    """Median and best wall ms of `repeat` requests after a warm-up (on a shared machine the
-    best shows the cost when no other process holds the cores), queries, status."""
+def measure(http, path: str, repeat: int) -> tuple[float, float, float, int, int, list[str]]:
+    """Median and best wall ms of `repeat` requests after a warm-up, median CPU ms of this
+    process, queries, status. On a shared machine the best and the CPU time show the cost
+    when no other process holds the cores (CPU ms leaves out the database server's work)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     http.get(path)
-    times, queries, status = [], [], 0
+    times, cpu, queries, status = [], [], [], 0
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             status = http.get(path).status_code
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         queries = [q["sql"] for q in captured.captured_queries]
-    return statistics.median(times), min(times), len(queries), status, queries
+    median = statistics.median
+    return median(times), min(times), median(cpu), len(queries), status, queries
 
 
 def explain(queries: list[str]) -> str:
@@ -259,32 +262,34 @@ def run_size(size: int, args, results: dict, plans: dict, last: bool) -> None:
             continue
         http = client_for(channel, user)
         real_path = resolve(path, http)
-        ms, best, count, status, queries = measure(http, real_path, args.repeat)
-        results.setdefault(label, {})[size] = (ms, best, count, status)
+        ms, best, cpu, count, status, queries = measure(http, real_path, args.repeat)
+        results.setdefault(label, {})[size] = (ms, best, cpu, count, status)
         print(
-            f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}) {count:3d} q  {status}",
+            f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}, cpu {cpu:6.1f})"
+            f" {count:3d} q  {status}",
             flush=True,
         )
         if last:
             plans[label] = explain(queries)
     if not args.only:
         for label, ms, best, count in old_way(args.repeat):
-            results.setdefault(label, {})[size] = (ms, best, count, 200)
+            results.setdefault(label, {})[size] = (ms, best, float("nan"), count, 200)
             print(
                 f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}) {count:3d} q", flush=True
             )
 
 
 def report(sizes, results: dict, plans: dict) -> None:
-    head = "".join(f"{datagen.SIZE_NAMES.get(s, s) + ' median/best':>25}" for s in sizes)
+    head = "".join(f"{datagen.SIZE_NAMES.get(s, s) + ' median/best/cpu':>32}" for s in sizes)
     print(f"\n{'list':<40}{head}   target  before (issue) at 10k/100k/1M")
     worst = 0.0
     for label, by_size in results.items():
         cells = ""
         for size in sizes:
-            ms, best, count, status = by_size.get(size, (float("nan"), float("nan"), 0, 0))
+            nan = float("nan")
+            ms, best, cpu, count, status = by_size.get(size, (nan, nan, nan, 0, 0))
             mark = "" if status == 200 else f"!{status}"
-            cells += f"{ms:9.1f} /{best:6.1f} ms {count:2d}q{mark}"
+            cells += f"{ms:9.1f} /{best:6.1f} /{cpu:6.1f} ms {count:2d}q{mark}"
         largest = by_size.get(sizes[-1], (0,))[0]
         old = label.startswith("old:")
         worst = worst if old else max(worst, largest)
