@@ -150,15 +150,16 @@ def resolve(path: str, http) -> str:
     return path
 
 
-def measure(http, path: str, repeat: int) -> tuple[float, float, float, int, int, list[str]]:
+def measure(http, path: str, repeat: int):
     """Median and best wall ms of `repeat` requests after a warm-up, median CPU ms of this
-    process, queries, status. On a shared machine the best and the CPU time show the cost
-    when no other process holds the cores (CPU ms leaves out the database server's work)."""
+    process and median ms spent in the database, queries, status. On a shared machine the
+    best and the CPU time show the cost when no other process holds the cores; the database
+    share is the part that grows with the table if anything does."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     http.get(path)
-    times, cpu, queries, status = [], [], [], 0
+    times, cpu, db, queries, status = [], [], [], [], 0
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -166,8 +167,9 @@ def measure(http, path: str, repeat: int) -> tuple[float, float, float, int, int
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - cpu_started) * 1000)
         queries = [q["sql"] for q in captured.captured_queries]
+        db.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
     median = statistics.median
-    return median(times), min(times), median(cpu), len(queries), status, queries
+    return median(times), min(times), median(cpu), median(db), len(queries), status, queries
 
 
 def explain(queries: list[str]) -> str:
@@ -262,34 +264,34 @@ def run_size(size: int, args, results: dict, plans: dict, last: bool) -> None:
             continue
         http = client_for(channel, user)
         real_path = resolve(path, http)
-        ms, best, cpu, count, status, queries = measure(http, real_path, args.repeat)
-        results.setdefault(label, {})[size] = (ms, best, cpu, count, status)
+        ms, best, cpu, db, count, status, queries = measure(http, real_path, args.repeat)
+        results.setdefault(label, {})[size] = (ms, best, db, count, status)
         print(
-            f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}, cpu {cpu:6.1f})"
-            f" {count:3d} q  {status}",
+            f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}, cpu {cpu:6.1f},"
+            f" db {db:6.1f}) {count:3d} q  {status}",
             flush=True,
         )
         if last:
             plans[label] = explain(queries)
     if not args.only:
         for label, ms, best, count in old_way(args.repeat):
-            results.setdefault(label, {})[size] = (ms, best, float("nan"), count, 200)
+            results.setdefault(label, {})[size] = (ms, best, ms, count, 200)
             print(
                 f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}) {count:3d} q", flush=True
             )
 
 
 def report(sizes, results: dict, plans: dict) -> None:
-    head = "".join(f"{datagen.SIZE_NAMES.get(s, s) + ' median/best/cpu':>32}" for s in sizes)
+    head = "".join(f"{datagen.SIZE_NAMES.get(s, s) + ' median/best/db':>32}" for s in sizes)
     print(f"\n{'list':<40}{head}   target  before (issue) at 10k/100k/1M")
     worst = 0.0
     for label, by_size in results.items():
         cells = ""
         for size in sizes:
             nan = float("nan")
-            ms, best, cpu, count, status = by_size.get(size, (nan, nan, nan, 0, 0))
+            ms, best, db, count, status = by_size.get(size, (nan, nan, nan, 0, 0))
             mark = "" if status == 200 else f"!{status}"
-            cells += f"{ms:9.1f} /{best:6.1f} /{cpu:6.1f} ms {count:2d}q{mark}"
+            cells += f"{ms:9.1f} /{best:6.1f} /{db:6.1f} ms {count:2d}q{mark}"
         largest = by_size.get(sizes[-1], (0,))[0]
         old = label.startswith("old:")
         worst = worst if old else max(worst, largest)
