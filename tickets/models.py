@@ -137,6 +137,12 @@ LIST_INDEXES = [
     ),
     models.Index(fields=["response_due_at", "id"], name="ticket_open_resp_idx", condition=OPEN),
     models.Index(fields=["resolution_due_at", "id"], name="ticket_open_resol_idx", condition=OPEN),
+    models.Index(
+        fields=["priority", "-received_at", "-id"], name="ticket_open_prio_idx", condition=OPEN
+    ),
+    models.Index(
+        fields=["assignee", "-received_at", "-id"], name="ticket_open_assignee_idx", condition=OPEN
+    ),
     # Search (tickets.search): the full-text document and trigrams of the subject.
     GinIndex(fields=["search_vector"], name="ticket_search_idx"),
     GinIndex(fields=["subject"], opclasses=["gin_trgm_ops"], name="ticket_subject_trgm_idx"),
