@@ -94,7 +94,11 @@ class TicketFilter(django_filters.FilterSet):
     )
     excluded = BooleanFilter()
     search = django_filters.CharFilter(
-        method="filter_search", help_text=_("Subject, description, or a reference (CS-000123).")
+        method="filter_search",
+        help_text=_(
+            "Words of the subject, description or public replies (English or French), "
+            "part of the subject, or a reference (CS-000123)."
+        ),
     )
 
     class Meta:
