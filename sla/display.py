@@ -19,6 +19,7 @@ from .models import Clock
 
 WARN_WITHIN = datetime.timedelta(hours=1)
 WARN_FRACTION = 0.75
+PAUSED_TEXT = "resolution clock paused (pending customer)"
 
 
 class Level:
@@ -58,12 +59,13 @@ def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:
     if ticket.status not in ACTIVE_STATUSES:
         return _finished(ticket)
     if ticket.paused_since:
-        return SlaStatus(Level.NONE, "resolution clock paused (pending customer)")
+        late = ticket.breached("resolution", now)
+        return SlaStatus(Level.BREACHED if late else Level.NONE, PAUSED_TEXT)
     target = current_target(ticket)
     if target is None:
         return _no_target(ticket)
     title = f"{target.phase} due {format_moment(target.due, ticket.organization.region)}"
-    if now > target.due:
+    if ticket.breached(target.phase, now):
         late = format_duration(now - target.due)
         return SlaStatus(Level.BREACHED, f"{target.phase} overdue by {late}", title)
     business = target.clock == Clock.BUSINESS
@@ -91,6 +93,6 @@ def _finished(ticket) -> SlaStatus:
         ("resolution", ticket.resolution_due_at, ticket.resolved_at),
         ("response", ticket.response_due_at, ticket.first_response_at),
     ):
-        if due is not None and done is not None and done > due:
+        if done is not None and ticket.breached(phase, done):
             return SlaStatus(Level.BREACHED, f"{phase} missed by {format_duration(done - due)}")
     return SlaStatus(Level.OK, "met")

@@ -219,13 +219,6 @@ def _resolution_deadline(ticket, target, calendar) -> tuple[datetime.datetime | 
     return _add(calendar, ticket.first_response_at, duration, clock), clock
 
 
-def _breach(due, done, now) -> datetime.datetime | None:
-    """The moment a deadline was missed (the deadline itself), if known by ``now``."""
-    if due is None:
-        return None
-    return due if (done or now) > due else None
-
-
 _UNSET = object()
 
 
@@ -269,8 +262,8 @@ def compute_deadlines(
         resolution, resolution_clock = _resolution_deadline(ticket, target, calendar)
     ticket.response_due_at, ticket.response_clock = response, response_clock
     ticket.resolution_due_at, ticket.resolution_clock = resolution, resolution_clock
-    ticket.response_breached_at = _breach(response, ticket.first_response_at, now)
-    ticket.resolution_breached_at = _breach(resolution, ticket.resolved_at, now)
+    ticket.response_breached_at = response if ticket.breached("response", now) else None
+    ticket.resolution_breached_at = resolution if ticket.breached("resolution", now) else None
     return _Narrator(ticket, before, previous, region).events()
 
 

@@ -32,7 +32,7 @@ def due_between(start, end) -> Q:
 
 
 # (key, label, predicate(user, now) -> Q). Every view is a subset of the active tickets,
-# which lets view_counts() read only those through ticket_status_idx.
+# which lets view_counts() read only those through ticket_status_recv_idx.
 SAVED_VIEWS = (
     ("mine", _("My open tickets"), lambda user, now: Q(assignee=user)),
     ("unassigned", _("Unassigned"), lambda user, now: Q(assignee__isnull=True)),

@@ -1,12 +1,20 @@
+import datetime
 import re
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-REFERENCE_RE = re.compile(r"^CS-(\d{1,12})$", re.IGNORECASE)
+# The one reference format: portal, API, admin, mail subjects and PDFs all go through these.
+REFERENCE_RE = re.compile(r"CS-(\d{1,12})", re.IGNORECASE)
+
+
+def format_reference(pk: int | None) -> str:
+    return f"CS-{pk:06d}" if pk else "CS-new"
 
 
 class Status(models.TextChoices):
@@ -43,7 +51,7 @@ class Channel(models.TextChoices):
 
 
 def pk_from_reference(reference: str) -> int | None:
-    match = REFERENCE_RE.match((reference or "").strip())
+    match = REFERENCE_RE.fullmatch((reference or "").strip())
     return int(match.group(1)) if match else None
 
 
@@ -67,6 +75,9 @@ def next_due() -> Case:
     )
 
 
+PHASES = ("response", "resolution")
+
+
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user):
         """The one tenancy guard: portal, API, downloads and mail threading all start here."""
@@ -84,6 +95,83 @@ class TicketQuerySet(models.QuerySet):
     def by_reference(self, reference: str):
         pk = pk_from_reference(reference)
         return self.filter(pk=pk) if pk else self.none()
+
+    def search(self, term: str, **options):
+        """The one search of the portal, the API and the admin (see tickets.search)."""
+        from .search import search_tickets  # search builds on this module's models
+
+        return search_tickets(self, term, **options)
+
+    def breached(self, now: datetime.datetime, phase: str | None = None):
+        """SQL twin of Ticket.breached: tickets that missed a deadline (one phase or either)."""
+        return self.filter(breached_q(now, phase))
+
+
+def breached_q(now: datetime.datetime, phase: str | None = None) -> Q:
+    late = Q()
+    for name in [phase] if phase else PHASES:
+        late |= _breached_q(name, now)
+    return Q(excluded=False) & late
+
+
+def _breached_q(phase: str, now: datetime.datetime) -> Q:
+    """Ticket.breached(phase, now) as SQL; keep the two side by side."""
+    due, done = f"{phase}_due_at", DONE_FIELD[phase]
+    finished = Q(**{f"{done}__isnull": False, f"{done}__gt": models.F(due)})
+    running = Q(**{f"{done}__isnull": True, f"{due}__lt": now})
+    if phase == "response":
+        return finished | running
+    paused = Q(paused_since__isnull=False, paused_since__gt=models.F(due))
+    running &= Q(paused_since=None)
+    return finished | (Q(**{f"{done}__isnull": True}) & paused) | running
+
+
+DONE_FIELD = {"response": "first_response_at", "resolution": "resolved_at"}
+
+
+OPEN = Q(status__in=ACTIVE_STATUSES)
+
+# One index per list the portal, the API and the admin offer (bench_lists prints the plans).
+# Orderings end on the id, so each index ends on it too and serves both directions.
+LIST_INDEXES = [
+    # Everything newest first (admin, API, staff portal); per organization (client portal).
+    models.Index(fields=["-received_at", "-id"], name="ticket_received_idx"),
+    models.Index(fields=["organization", "-received_at", "-id"], name="ticket_org_received_idx"),
+    # Filters on one column, still newest first: admin and API status/priority/assignee.
+    models.Index(fields=["status", "-received_at", "-id"], name="ticket_status_recv_idx"),
+    models.Index(fields=["priority", "-received_at", "-id"], name="ticket_prio_recv_idx"),
+    models.Index(fields=["assignee", "-received_at", "-id"], name="ticket_assignee_recv_idx"),
+    models.Index(fields=["channel", "-received_at", "-id"], name="ticket_channel_recv_idx"),
+    models.Index(fields=["feature", "-received_at", "-id"], name="ticket_feature_recv_idx"),
+    models.Index(
+        fields=["-received_at", "-id"], name="ticket_excluded_recv_idx", condition=Q(excluded=True)
+    ),
+    # API ?ordering= and the admin's sortable columns.
+    models.Index(fields=["response_due_at", "id"], name="ticket_response_due_idx"),
+    models.Index(fields=["resolution_due_at", "id"], name="ticket_resolution_due_idx"),
+    models.Index(fields=["priority", "id"], name="ticket_priority_idx"),
+    # Open tickets only (the portal's default view, the desk's open queue, SLA filters).
+    models.Index(fields=["-received_at", "-id"], name="ticket_open_recv_idx", condition=OPEN),
+    models.Index(
+        fields=["organization", "-received_at", "-id"], name="ticket_open_org_idx", condition=OPEN
+    ),
+    models.Index(fields=["response_due_at", "id"], name="ticket_open_resp_idx", condition=OPEN),
+    models.Index(fields=["resolution_due_at", "id"], name="ticket_open_resol_idx", condition=OPEN),
+    models.Index(
+        fields=["priority", "-received_at", "-id"], name="ticket_open_prio_idx", condition=OPEN
+    ),
+    models.Index(
+        fields=["assignee", "-received_at", "-id"], name="ticket_open_assignee_idx", condition=OPEN
+    ),
+    # Search (tickets.search): the full-text document and trigrams of the subject.
+    GinIndex(fields=["search_vector"], name="ticket_search_idx"),
+    GinIndex(fields=["subject"], opclasses=["gin_trgm_ops"], name="ticket_subject_trgm_idx"),
+]
+
+
+class TicketManager(models.Manager.from_queryset(TicketQuerySet)):
+    def get_queryset(self):
+        return super().get_queryset().defer("search_vector")
 
 
 class Ticket(models.Model):
@@ -155,18 +243,20 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TicketQuerySet.as_manager()
+    # Reference, subject, description and public comments, kept by database triggers created
+    # in migration 0007_ticket_search (tickets.search has the SQL); NULL on SQLite. Never
+    # loaded with the row: the manager defers it.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = TicketManager()
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        base_manager_name = "objects"  # related lookups (comment.ticket) defer the vector too
         indexes = [
-            models.Index(fields=["-received_at", "-id"], name="ticket_received_idx"),
-            models.Index(
-                fields=["organization", "-received_at", "-id"], name="ticket_org_received_idx"
-            ),
-            models.Index(fields=["status", "-received_at"], name="ticket_status_idx"),
+            *LIST_INDEXES,
             # The desk's default order, most urgent first (tickets.desk.most_urgent_first).
             # Ascending order puts NULLs last on PostgreSQL already; SQLite refuses an
             # explicit NULLS LAST in an index.
@@ -189,7 +279,7 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"CS-{self.pk:06d}" if self.pk else "CS-new"
+        return format_reference(self.pk)
 
     @property
     def is_active(self) -> bool:
@@ -199,20 +289,29 @@ class Ticket(models.Model):
     def region(self) -> str | None:
         return self.organization.region
 
+    def breached(self, phase: str, now: datetime.datetime) -> bool:
+        """The one breach rule; TicketQuerySet.breached is its SQL twin.
+
+        A phase (response or resolution) is breached when it ended after its deadline, or
+        is still running past it. A pause (pending customer) stops the resolution clock, so
+        a paused ticket is breached only if it was already late when the pause began.
+        Excluded tickets and phases without a deadline are never breached.
+        """
+        due = getattr(self, f"{phase}_due_at")
+        if self.excluded or due is None:
+            return False
+        done = getattr(self, DONE_FIELD[phase])
+        if done is None and phase == "resolution" and self.paused_since is not None:
+            done = self.paused_since
+        return (done or now) > due
+
     @property
     def response_breached(self) -> bool:
-        return _breached(self.response_due_at, self.first_response_at, self)
+        return self.breached("response", timezone.now())
 
     @property
     def resolution_breached(self) -> bool:
-        return _breached(self.resolution_due_at, self.resolved_at, self)
-
-
-def _breached(due, done, ticket) -> bool:
-    """Late if done after the deadline, or not done and the deadline has passed."""
-    if ticket.excluded or due is None:
-        return False
-    return (done or timezone.now()) > due
+        return self.breached("resolution", timezone.now())
 
 
 class CommentQuerySet(models.QuerySet):

@@ -4,7 +4,7 @@ goes through tickets.services, whose ServiceError lands on the form field it nam
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +26,6 @@ from .models import (
     Status,
     Ticket,
     TicketEvent,
-    pk_from_reference,
 )
 from .outbound import mail_domain
 
@@ -54,12 +53,8 @@ def ticket_list(request):
 
 
 def filter_tickets(tickets, data: dict):
-    """Search and filters of the list. A reference ("CS-000123") is an exact match."""
-    q = data["q"].strip()
-    if q and pk_from_reference(q):
-        tickets = tickets.by_reference(q)
-    elif q:
-        tickets = tickets.filter(Q(subject__icontains=q) | Q(description__icontains=q))
+    """Search (Ticket.objects.search: a reference is an exact match) and filters of the list."""
+    tickets = tickets.search(data["q"])
     if data["status"]:
         tickets = tickets.filter(status=data["status"])
     elif data["open_only"]:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts.models import Organization
 from portal.errors import ServiceError
 from portal.serializers import AwareDateTimeField, ModelSerializer
+from tickets.models import format_reference
 
 from . import services
 from .models import Incident, ServiceCredit
@@ -159,7 +160,7 @@ class CreditSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_ticket(self, credit) -> str | None:
-        return f"CS-{credit.ticket_id:06d}" if credit.ticket_id else None
+        return format_reference(credit.ticket_id) if credit.ticket_id else None
 
     def get_month(self, credit) -> str | None:
         return f"{credit.month:%Y-%m}" if credit.month else None

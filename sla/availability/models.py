@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tickets.models import format_reference
+
 
 class OrgScopedQuerySet(models.QuerySet):
     def affecting(self, organization):
@@ -304,7 +306,7 @@ class ServiceCredit(models.Model):
     @property
     def subject(self) -> str:
         if self.kind == CreditKind.RESOLUTION and self.ticket_id:
-            return f"CS-{self.ticket_id:06d}"
+            return format_reference(self.ticket_id)
         return f"{self.month:%Y-%m}" if self.month else ""
 
     def claimable_at(self, now) -> bool:

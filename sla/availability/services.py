@@ -253,12 +253,11 @@ def update_incident(incident, *, actor, organizations=None, **values) -> Inciden
 
 
 def ticket_earns_credit(ticket) -> bool:
+    resolved = ticket.resolved_at
     return bool(
         ticket.priority in CREDIT_PRIORITIES
-        and not ticket.excluded
-        and ticket.resolved_at
-        and ticket.resolution_due_at
-        and ticket.resolved_at > ticket.resolution_due_at
+        and resolved
+        and ticket.breached("resolution", resolved)
     )
 
 

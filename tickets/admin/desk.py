@@ -87,7 +87,7 @@ def _snapshot(ticket) -> dict:
     return {
         f.attname: getattr(ticket, f.attname)
         for f in ticket._meta.concrete_fields
-        if f.name != "updated_at"
+        if f.name not in ("updated_at", "search_vector")
     }
 
 

@@ -7,11 +7,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.admin import ReadOnlyMixin, StaffAccessMixin
-from tickets.models import Comment, Macro, TicketEvent, pk_from_reference
+from tickets.models import Comment, Macro, TicketEvent, format_reference, pk_from_reference
 
 
 def ticket_ref(pk) -> str:
-    return f"CS-{pk:06d}"
+    return format_reference(pk)
 
 
 def comment_badge(comment):

@@ -25,6 +25,7 @@ from accounts.admin import StaffAccessMixin
 from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
 from tickets import desk, presence
+from tickets.admin_lists import IndexedListMixin
 from tickets.macros import macros_for
 from tickets.models import (
     Attachment,
@@ -33,7 +34,6 @@ from tickets.models import (
     Priority,
     Ticket,
     TicketEvent,
-    pk_from_reference,
 )
 
 from . import audit
@@ -148,7 +148,9 @@ def conversation(ticket) -> list[dict]:
     return items
 
 
-class TicketAdmin(DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.ModelAdmin):
+class TicketAdmin(
+    IndexedListMixin, DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.ModelAdmin
+):
     form = TicketChangeForm
     add_form = TicketAddForm
     action_form = TicketActionForm
@@ -307,19 +309,6 @@ class TicketAdmin(DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.Mod
             obj.get_priority_display(),
             obj.priority,
         )
-
-    # -- search --
-
-    def get_search_results(self, request, queryset, search_term):
-        """A reference ("CS-000123") finds that ticket; bare digits also match the pk."""
-        term = search_term.strip()
-        pk = pk_from_reference(term)
-        if pk:
-            return queryset.filter(pk=pk), False
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if term.isdigit() and len(term) <= 12:
-            results = results | queryset.filter(pk=int(term))
-        return results, may_have_duplicates
 
     # -- forms --
 

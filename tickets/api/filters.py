@@ -5,13 +5,12 @@ import datetime
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework.filters import OrderingFilter
 
-from ..models import Channel, Feature, Priority, Status, Ticket, pk_from_reference
+from ..models import Channel, Feature, Priority, Status, Ticket, breached_q
 
 BIGINT_MAX = 2**63 - 1
 
@@ -95,7 +94,11 @@ class TicketFilter(django_filters.FilterSet):
     )
     excluded = BooleanFilter()
     search = django_filters.CharFilter(
-        method="filter_search", help_text=_("Subject, description, or a reference (CS-000123).")
+        method="filter_search",
+        help_text=_(
+            "Words of the subject, description or public replies (English or French), "
+            "part of the subject, or a reference (CS-000123)."
+        ),
     )
 
     class Meta:
@@ -115,25 +118,7 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.filter(late) if value else queryset.exclude(late)
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        match = Q(subject__icontains=value) | Q(description__icontains=value)
-        pk = pk_from_reference(value)
-        if pk:
-            match |= Q(pk=pk)
-        return queryset.filter(match)
-
-
-def breached_q(now) -> Q:
-    """Same rule as Ticket.response_breached / resolution_breached, as SQL."""
-    response = Q(first_response_at__isnull=True, response_due_at__lt=now) | Q(
-        first_response_at__gt=F("response_due_at")
-    )
-    resolution = Q(resolved_at__isnull=True, resolution_due_at__lt=now) | Q(
-        resolved_at__gt=F("resolution_due_at")
-    )
-    return Q(excluded=False) & (response | resolution)
+        return queryset.search(value)
 
 
 class TicketOrdering(OrderingFilter):

@@ -14,8 +14,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from portal.api import Pagination
-from portal.paging import TwoEndedPaginator
+from portal.api import KeysetPagination
 
 from .. import services
 from ..models import Attachment, Channel, Comment, Ticket
@@ -25,10 +24,6 @@ from .filters import TicketFilter, TicketOrdering
 REFERENCE = OpenApiParameter(
     "reference", str, OpenApiParameter.PATH, description="Ticket reference, e.g. CS-000123."
 )
-
-
-class TicketPagination(Pagination):
-    django_paginator_class = TwoEndedPaginator
 
 
 class IsStaffForObject(permissions.BasePermission):
@@ -63,7 +58,7 @@ class TicketViewSet(
     filterset_class = TicketFilter
     ordering_fields = ["received_at", "priority", "response_due_at", "resolution_due_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    pagination_class = TicketPagination
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         qs = Ticket.objects.visible_to(self.request.user).select_related(

@@ -28,6 +28,7 @@ from portal.db import bulk_update
 from portal.errors import ServiceError
 from tickets import services
 from tickets.models import (
+    REFERENCE_RE,
     Channel,
     Comment,
     OutboundMessage,
@@ -45,7 +46,7 @@ from .trim import trim_reply
 
 log = logging.getLogger("tickets.mail")
 
-SUBJECT_REFERENCE_RE = re.compile(r"\[(CS-\d{6,12})\]")
+SUBJECT_REFERENCE_RE = re.compile(rf"\[({REFERENCE_RE.pattern})\]", REFERENCE_RE.flags)
 ACKS_PER_HOUR = 5
 SAVED_FIELDS = [
     "status",
