@@ -163,6 +163,9 @@ ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
 }
+# Inbound webhooks answer only with ANYMAIL_WEBHOOK_SECRET set; this list (anymail's names,
+# e.g. "postmark,mailgun") narrows them further. Empty: every service anymail knows.
+MAIL_INBOUND_ESPS = env.list("MAIL_INBOUND_ESPS", default=[])
 INTAKE_ADDRESSES = {
     "premier": "platinum",
     "support": "standard",
