@@ -238,12 +238,13 @@ def create_through_api(client, count: int) -> tuple[float, float, float, int]:
 
 
 def token_client(person):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token, _ = Token.objects.get_or_create(user=person)
+    from accounts import tokens
+
+    key = tokens.issue(person)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

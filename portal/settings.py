@@ -29,7 +29,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "anymail",
@@ -233,6 +232,9 @@ SPECTACULAR_SETTINGS = {
         "CreditStatusEnum": "sla.availability.models.CreditStatus",
     },
 }
+
+# API keys (accounts.tokens) expire this long after they are issued.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
