@@ -7,15 +7,23 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, status, views, viewsets
+from rest_framework import (
+    exceptions,
+    mixins,
+    permissions,
+    serializers,
+    status,
+    views,
+    viewsets,
+)
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
+from portal.api import ClientScopedRateThrottle
 from portal.serializers import LenientChoiceField, ModelSerializer
 
-from . import services, tokens
+from . import services, throttle, tokens
 from .models import ApiToken, Organization, Plan, Region, User, normalise_domains
 
 
@@ -36,12 +44,17 @@ class TokenView(views.APIView):
 
     authentication_classes = []
     permission_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "token"
     serializer_class = AuthTokenSerializer
 
     @extend_schema(request=AuthTokenSerializer, responses=TokenResponseSerializer)
     def post(self, request, *args, **kwargs):
+        try:
+            data = request.data if hasattr(request.data, "get") else {}
+            throttle.check_sign_in(request, str(data.get("username", ""))[:150])
+        except throttle.Throttled as exc:
+            raise exceptions.Throttled(wait=exc.retry_after) from None
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         return Response({"token": tokens.issue(serializer.validated_data["user"])})

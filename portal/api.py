@@ -2,8 +2,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.throttle import client_address
 from portal.errors import ServiceError
 
 
@@ -11,6 +13,14 @@ class Pagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class ClientScopedRateThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle, keyed by accounts.throttle.client_address(): X-Forwarded-For
+    counts only from TRUSTED_PROXIES (DRF's own key takes the header from anyone)."""
+
+    def get_ident(self, request):
+        return client_address(request)
 
 
 def exception_handler(exc, context):

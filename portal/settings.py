@@ -177,6 +177,27 @@ SUPPORT_PHONE_NUMBERS = {
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# One cache for every process (sign-in and creation throttles count there): Redis when there is
+# one, else a database table (created by portal's migration 0001_cache_table), never
+# per-process memory.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="eservice")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "eservice_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: queues are files, so a newcomer needs no server at all.
@@ -232,6 +253,18 @@ SPECTACULAR_SETTINGS = {
         "CreditStatusEnum": "sla.availability.models.CreditStatus",
     },
 }
+
+# Sign-in throttle (accounts.throttle): failures allowed per account and per client address
+# within the window, for the token endpoint, portal and admin sign-in; password-reset mails per
+# address and per client address within the same window.
+SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=15 * 60)
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
+PASSWORD_RESETS_PER_ACCOUNT = env.int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
+PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
+# Peers whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.0/8); from any
+# other peer the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # API keys (accounts.tokens) expire this long after they are issued.
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
