@@ -88,6 +88,7 @@ def drop_database(url: str, name: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
     import django
 
     django.setup()

@@ -58,6 +58,7 @@ def prepare_database() -> None:
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="bench-mail-media-")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
 
 
 def setup_django():

@@ -52,15 +52,6 @@ def pytest_configure(config):
 
     # Hashing cost is irrelevant to what the tests check and dominates their run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The shared cache in its database form: each test's counters roll back with it, and a
-    # cache.clear() never empties a Redis that other runs share. Processes started by tests
-    # get Redis with a key prefix of their own (tests.isolation).
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "eservice_cache",
-        }
-    }
 
 
 @functools.cache

@@ -114,6 +114,7 @@ def two_servers(tmp_path):
         "SECRET_KEY": "two-servers-" + "k" * 40,
         "ESERVICE_VAR_DIR": str(tmp_path / "var"),
         "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",  # Redis, as deployed
     }
     servers, ports = [], [free_port(), free_port()]
     for port in ports:
