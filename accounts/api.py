@@ -214,7 +214,7 @@ class UserSerializer(ModelSerializer):
             raise serializers.ValidationError({"password": list(err.messages)}) from None
 
     def create(self, validated_data):
-        return services.create_user(**validated_data)
+        return services.create_user(actor=self.context["request"].user, **validated_data)
 
 
 class UserViewSet(

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import Organization, User
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, SuperuserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,12 +158,20 @@ def test_staff_creates_client_who_can_then_log_in(charlie, org):
     assert not user.is_staff
 
 
-def test_staff_creates_staff_without_organization(charlie, org):
-    body = api_for(charlie).post("/api/v1/users/", user_data(org, role="staff")).json()
+def test_a_superuser_creates_staff_without_organization(org):
+    root = SuperuserFactory(username="root")
+    body = api_for(root).post("/api/v1/users/", user_data(org, role="staff")).json()
     user = User.objects.get(pk=body["id"])
     assert user.is_staff
     assert user.organization is None
     assert body["role"] == "staff"
+
+
+def test_a_staff_member_who_is_not_a_superuser_cannot_make_staff(charlie, org):
+    # As in the admin (issue 10: the API allowed it).
+    response = api_for(charlie).post("/api/v1/users/", user_data(org, role="staff"))
+    assert response.status_code == 403 and "role" in response.json()
+    assert not User.objects.filter(username="dave").exists()
 
 
 @pytest.mark.parametrize("password", ["short", "12345678901", "password123", "dave@acme.example"])
