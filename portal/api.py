@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -25,6 +26,14 @@ class ClientScopedRateThrottle(ScopedRateThrottle):
 
 def exception_handler(exc, context):
     """DRF's handler, plus service and model validation errors as 4xx JSON naming the field."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or hangs (its time-outs fired): retry later, not a 500.
+        response = Response(
+            {"detail": "The service is temporarily unavailable; try again shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "30"
+        return response
     if isinstance(exc, ServiceError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

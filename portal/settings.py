@@ -109,6 +109,15 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 # Reuse connections across requests; a health check replaces one the server closed.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Spec 8: a database that is down or hangs fails a request in seconds (503), never
+    # holds it forever. psycopg counts connect_timeout for the whole handshake (2 s minimum).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    _statement_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={_statement_ms}".strip()
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the worker and beat write while the web process reads.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
@@ -185,6 +194,8 @@ SUPPORT_EMAIL_DOMAIN = env.str("SUPPORT_EMAIL_DOMAIN", default="")
 # Inbound mail: reopen a resolved ticket on a reply within this many days, else link a new one.
 EMAIL_REOPEN_DAYS = env.int("EMAIL_REOPEN_DAYS", default=14)
 EMAIL_MAX_MESSAGE_BYTES = env.int("EMAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+# /health/ reports a stored inbound message waiting longer than this (tickets.mail.redrive).
+MAIL_BACKLOG_ALERT_SECONDS = env.int("MAIL_BACKLOG_ALERT_SECONDS", default=600)
 IMAP_URL = env.str("IMAP_URL", default="")
 IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
 ANYMAIL = {

@@ -13,6 +13,8 @@ OLD_TABLE = "authtoken_token"  # rest_framework.authtoken's, keys in clear
 
 def hash_existing_keys(apps, schema_editor):
     """Keys issued before hashing keep working until they expire; the clear copies go."""
+    if schema_editor is None:  # the test suite replays data migrations without one
+        return
     connection = schema_editor.connection
     if OLD_TABLE not in connection.introspection.table_names():
         return
