@@ -7,15 +7,13 @@ account and per client address; client_address() believes X-Forwarded-For only f
 TRUSTED_PROXIES.
 """
 
-import hashlib
 import ipaddress
-import math
-import time
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
 from django.dispatch import receiver
+
+from portal import ratelimit
 
 
 class Throttled(Exception):
@@ -53,40 +51,24 @@ def client_address(request) -> str:
     return address
 
 
-def _key(kind: str, value: str) -> str:
-    return f"throttle:{kind}:" + hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
-
-
-def _count(key: str) -> tuple[int, int]:
-    """(attempts in the window, seconds left of it)."""
-    started = cache.get(key + ":t")
-    if started is None:
-        return 0, 0
-    window = settings.SIGNIN_WINDOW_SECONDS
-    return cache.get(key, 0), math.ceil(started + window - time.time())
-
-
-def _add(key: str) -> None:
-    window = settings.SIGNIN_WINDOW_SECONDS
-    if cache.add(key + ":t", time.time(), window):
-        cache.set(key, 0, window)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between the two calls: a new window
-        cache.set(key, 1, window)
-
-
 def _check(limits: list[tuple[str, int]]) -> None:
-    for key, limit in limits:
-        attempts, left = _count(key)
-        if attempts >= limit and left > 0:
+    window = settings.SIGNIN_WINDOW_SECONDS
+    for name, limit in limits:
+        left = ratelimit.wait_seconds(name, limit, window)
+        if left:
             raise Throttled(left)
 
 
+def _add(name: str) -> None:
+    ratelimit.hit(name, settings.SIGNIN_WINDOW_SECONDS)
+
+
 def _sign_in_keys(request, username: str) -> list[tuple[str, int]]:
-    keys = [(_key("signin-ip", client_address(request)), settings.SIGNIN_FAILURES_PER_ADDRESS)]
+    keys = [
+        (ratelimit.key("signin-ip", client_address(request)), settings.SIGNIN_FAILURES_PER_ADDRESS)
+    ]
     if username:
-        keys.append((_key("signin-user", username), settings.SIGNIN_FAILURES_PER_ACCOUNT))
+        keys.append((ratelimit.key("signin-user", username), settings.SIGNIN_FAILURES_PER_ACCOUNT))
     return keys
 
 
@@ -109,8 +91,8 @@ def _on_failure(sender, credentials, request=None, **kwargs):
 def check_password_reset(request, email: str) -> None:
     """Count a password-reset request; raise Throttled over the limits (mail floods)."""
     keys = [
-        (_key("reset-ip", client_address(request)), settings.PASSWORD_RESETS_PER_ADDRESS),
-        (_key("reset-mail", email or ""), settings.PASSWORD_RESETS_PER_ACCOUNT),
+        (ratelimit.key("reset-ip", client_address(request)), settings.PASSWORD_RESETS_PER_ADDRESS),
+        (ratelimit.key("reset-mail", email or ""), settings.PASSWORD_RESETS_PER_ACCOUNT),
     ]
     _check(keys)
     for key, _limit in keys:

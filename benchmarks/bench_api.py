@@ -89,6 +89,9 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
+    # Throughput, not floods: the per-user and per-sender ticket limits stay out of the way.
+    os.environ.setdefault("TICKETS_PER_USER_PER_HOUR", "10000000")
+    os.environ.setdefault("TICKETS_PER_SENDER_PER_HOUR", "10000000")
     import django
 
     django.setup()

@@ -307,6 +307,13 @@ SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
 PASSWORD_RESETS_PER_ACCOUNT = env.int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
 PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
+# Flood limits on new tickets per hour (tickets.limits): per client user (portal and API), and
+# per sender address by mail (over it, the message is quarantined, not lost).
+TICKETS_PER_USER_PER_HOUR = env.int("TICKETS_PER_USER_PER_HOUR", default=30)
+TICKETS_PER_SENDER_PER_HOUR = env.int("TICKETS_PER_SENDER_PER_HOUR", default=20)
+# Off-hours P0 pages per organization: the first pages at once, the next ones within this many
+# minutes go out as one digest when the window ends (escalation.paging).
+PAGE_COALESCE_MINUTES = env.int("PAGE_COALESCE_MINUTES", default=15)
 # Peers whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.0/8); from any
 # other peer the header is ignored.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

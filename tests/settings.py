@@ -10,12 +10,8 @@ os.environ.setdefault("SECRET_KEY", "tests-only-" + "k" * 50)
 
 from portal.settings import *  # noqa: E402, F403
 
-# The shared cache in its database form: each test's counters roll back with it, and a
-# cache.clear() never empties a Redis that other runs share. Processes started by tests get
-# Redis with a key prefix of their own (tests.isolation).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "eservice_cache",
-    }
-}
+# In-process memory, emptied before each test (conftest): a cache.clear() never empties a
+# Redis that other runs share, and query counts stay those of production with Redis. Tests of
+# the shared cache start processes on Redis with a key prefix of their own (tests.isolation),
+# or switch to the database cache (test_security_throttle).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -11,6 +11,7 @@ import pytest
 import redis
 import requests
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
@@ -97,6 +98,22 @@ def test_password_reset_mails_are_limited_per_address(alice, client, settings):
     page = client.post(url, {"email": alice.email})
     assert page.status_code == 200 and "Too many attempts" in page.content.decode()
     assert len(mail.outbox) == settings.PASSWORD_RESETS_PER_ACCOUNT
+
+
+def test_the_database_cache_made_by_migrate_holds_the_counters(alice, settings):
+    # Without REDIS_URL the shared cache is the table portal's migration 0001 creates.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "eservice_cache",
+        }
+    }
+    for _ in range(settings.SIGNIN_FAILURES_PER_ACCOUNT):
+        assert _token("alice").status_code == 400
+    assert _token("alice", PASSWORD).status_code == 429
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM eservice_cache")
+        assert cursor.fetchone()[0] >= 2
 
 
 # --- two processes sharing Redis ------------------------------------------------------------

@@ -17,7 +17,7 @@ from accounts.models import Organization
 from portal.api import Pagination
 from portal.paging import TwoEndedPaginator
 
-from .. import services
+from .. import limits, services
 from ..models import Attachment, Channel, Comment, Ticket
 from . import serializers as s
 from .filters import TicketFilter, TicketOrdering
@@ -102,6 +102,7 @@ class TicketViewSet(
     def create(self, request, *args, **kwargs):
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
+        limits.check_new_ticket(request.user)
         intake = self._intake(data.validated_data)
         ticket = services.open_ticket(**intake, actor=request.user)
         if intake["files"]:

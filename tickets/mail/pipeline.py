@@ -27,6 +27,7 @@ from accounts.services import organization_for_email
 from portal.db import bulk_update
 from portal.errors import ServiceError
 from tickets import services
+from tickets.limits import mail_sender_over_limit
 from tickets.models import (
     Channel,
     Comment,
@@ -193,7 +194,7 @@ def _take(message: InboundMessage) -> None:
         # Hold one batch's raw bytes at most: the field reloads if read again.
         message.__dict__.pop("raw", None)
     kind = route[0] if route else None
-    if kind in ("ignored", "staff", "held"):
+    if kind in ("ignored", "staff", "held", "flood"):
         _act(intake, route)
         message.attempts += 1
         message.processed_at = timezone.now()
@@ -462,6 +463,8 @@ def _route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
         return "reply", ""
     if intake.organization is None:
         return "quarantine", "sender has no organization"
+    if mail_sender_over_limit(address, message.pk):
+        return "flood", "too many new tickets from this sender in the last hour"
     return "new", ""
 
 
@@ -517,6 +520,9 @@ def _act(intake: Intake, route: tuple[str, str]) -> None:
         _finish(message, InboundStatus.QUARANTINED, reason)
     elif kind == "held":
         _finish(message, InboundStatus.HELD, reason)
+    elif kind == "flood":
+        # Kept for staff (retry once the hour has passed); never answered: no mail storm.
+        _finish(message, InboundStatus.QUARANTINED, reason)
     elif kind == "reply":
         _reply(intake, intake.ticket)
     elif kind == "new":
