@@ -250,12 +250,30 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
-elif env.str("CELERY_BROKER_KEY_PREFIX", default=""):
-    # Several deployments (or test runs) can share one Redis without reading each other's
-    # queues.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX")}
+else:
+    # Redis: dead connections are noticed (keepalive, health checks) and re-made after a
+    # restart instead of failing the worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_keepalive": True,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
+    }
+    if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
+        # Several deployments (or test runs) can share one Redis without reading each
+        # other's queues.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
+# Every task is idempotent (each re-checks its rows under a lock, or skips what is done), so a
+# task in flight when a worker dies or the broker restarts is delivered again, not lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The worker outlives broker restarts: it reconnects forever, at start-up too.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
