@@ -2,6 +2,7 @@
 started again, three times) and keeps consuming; scripts/run-all restarts a crashed process."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,8 +40,9 @@ def _redis(port: int, tmp_path) -> subprocess.Popen:
     return process
 
 
-def _log(path: Path) -> str:
-    return path.read_text()[-4000:] if path.exists() else ""
+def _log(path: Path, tail: int | None = 4000) -> str:
+    text = path.read_text() if path.exists() else ""
+    return text[-tail:] if tail else text
 
 
 def _pong(url: str, queue: str, marker: Path, worker, log: Path) -> None:
@@ -133,6 +135,9 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
         stdout=out.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # As from a terminal: a pytest-xdist worker ignores SIGINT, and a shell started with
+        # a signal ignored may not trap it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         wait_for_port(port, timeout=240)
@@ -146,9 +151,31 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
             time.sleep(0.5)
         wait_for_port(port, timeout=10)  # the web server never stopped
         run_all.send_signal(signal.SIGINT)
-        assert run_all.wait(timeout=60) == 0
+        try:
+            assert run_all.wait(timeout=90) == 0
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"run-all did not stop on Ctrl-C:\n{_log(out)}")
         assert "stopping web, worker and beat" in _log(out)
+        assert not _alive(_pids(out))
     finally:
         if run_all.poll() is None:
             os.killpg(run_all.pid, signal.SIGKILL)
             run_all.wait()
+        for pid in _alive(_pids(out)):  # its children lead process groups of their own
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _pids(out: Path) -> set[int]:
+    """Every process run-all reported starting ("… (pid 123) …")."""
+    return {int(pid) for pid in re.findall(r"\(pid (\d+)\)", _log(out, tail=None))}
+
+
+def _alive(pids) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            continue
+        alive.append(pid)
+    return alive

@@ -23,7 +23,9 @@ PRODUCTION = {
 
 
 def manage(tmp_path, *args, **env_vars):
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    # Only the variables under test (a browser test may have set DJANGO_ALLOW_ASYNC_UNSAFE).
+    dropped = ("SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
         ESERVICE_VAR_DIR=str(tmp_path / "var"),
