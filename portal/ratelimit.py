@@ -17,11 +17,12 @@ def key(kind: str, value) -> str:
 
 def wait_seconds(name: str, limit: int, window: int) -> int:
     """0 while fewer than `limit` hits fell in the current window, else the seconds left."""
-    started = cache.get(name + ":t")
+    found = cache.get_many([name, name + ":t"])  # one round trip
+    started = found.get(name + ":t")
     if started is None:
         return 0
     left = math.ceil(started + window - time.time())
-    if left <= 0 or cache.get(name, 0) < limit:
+    if left <= 0 or found.get(name, 0) < limit:
         return 0
     return left
 
