@@ -67,7 +67,10 @@ def _web(tmp_path, db_port: int):
     command = [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for_port(port, timeout=60)
-    return process, f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    # gunicorn binds before its worker has imported Django: time requests once it answers.
+    requests.get(base + "/accounts/login/", timeout=120)
+    return process, base
 
 
 def _timed(method, url, **kwargs):

@@ -143,6 +143,8 @@ def two_servers(tmp_path):
     try:
         for port in ports:
             wait_for_port(port, timeout=60)
+            # gunicorn binds before its worker has imported Django: wait for an answer.
+            requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=120)
         yield [f"http://127.0.0.1:{port}" for port in ports]
     finally:
         for server in servers:
