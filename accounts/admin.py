@@ -5,12 +5,13 @@ access by role (StaffAccessMixin, also used by tickets.admin). Privileges stay w
 only they delete, edit plans, or touch is_staff / is_superuser / groups / permissions.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Contract, Organization, Plan, User
+from .models import ApiToken, Contract, Organization, Plan, User
 
 
 def is_staff(request) -> bool:
@@ -200,3 +201,29 @@ class ContractAdmin(StaffAccessMixin, admin.ModelAdmin):
     search_fields = ("organization__name",)
     autocomplete_fields = ("organization", "support_manager", "account_manager")
     ordering = ("organization__name",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(StaffAccessMixin, admin.ModelAdmin):
+    """Staff see who holds API tokens and revoke them; the key is never stored, nor shown."""
+
+    list_display = ("user", "created_at", "expires_at", "live")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    fields = readonly_fields = ("user", "created_at", "expires_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description=_("Live"))
+    def live(self, obj):
+        return obj.expires_at > timezone.now()
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        count = queryset.delete()[0]
+        self.message_user(request, _("%d tokens revoked.") % count, messages.SUCCESS)

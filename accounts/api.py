@@ -1,22 +1,30 @@
 """REST API for tokens, organizations and users. Writes go through accounts.services."""
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import logout, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework import (
+    exceptions,
+    mixins,
+    permissions,
+    serializers,
+    status,
+    views,
+    viewsets,
+)
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
+from portal.api import ClientScopedRateThrottle
 from portal.serializers import LenientChoiceField, ModelSerializer
 
-from . import services
-from .models import Organization, Plan, Region, User, normalise_domains
+from . import services, throttle, tokens
+from .models import ApiToken, Organization, Plan, Region, User, normalise_domains
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -26,11 +34,42 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or request.user.is_staff
 
 
-class TokenView(ObtainAuthToken):
-    """`{username, password}` → `{token}`; throttled, since it is the one guessable door."""
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
 
-    throttle_classes = [ScopedRateThrottle]
+
+class TokenView(views.APIView):
+    """`{username, password}` → `{token}`: a new key, valid API_TOKEN_TTL_HOURS; throttled,
+    since it is the one guessable door."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "token"
+    serializer_class = AuthTokenSerializer
+
+    @extend_schema(request=AuthTokenSerializer, responses=TokenResponseSerializer)
+    def post(self, request, *args, **kwargs):
+        try:
+            data = request.data if hasattr(request.data, "get") else {}
+            throttle.check_sign_in(request, str(data.get("username", ""))[:150])
+        except throttle.Throttled as exc:
+            raise exceptions.Throttled(wait=exc.retry_after) from None
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        return Response({"token": tokens.issue(serializer.validated_data["user"])})
+
+
+class LogoutView(views.APIView):
+    """Revokes the token the request came with (spec 6); a session is signed out."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        if isinstance(request.auth, ApiToken):
+            tokens.revoke(request.auth)
+        elif request.user.is_authenticated:
+            logout(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # -- organizations -----------------------------------------------------------------------
@@ -175,7 +214,7 @@ class UserSerializer(ModelSerializer):
             raise serializers.ValidationError({"password": list(err.messages)}) from None
 
     def create(self, validated_data):
-        return services.create_user(**validated_data)
+        return services.create_user(actor=self.context["request"].user, **validated_data)
 
 
 class UserViewSet(

@@ -134,7 +134,39 @@ class User(AbstractUser):
     def role(self) -> str:
         return "staff" if self.is_staff else "client"
 
+    def save(self, *args, **kwargs):
+        # A new password (portal, admin, reset, API, shell) ends every API token (spec 8):
+        # set_password() leaves the raw password in _password until the save.
+        changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if changed:
+            ApiToken.objects.filter(user=self).delete()
+
     def clean(self):
         super().clean()
         if not self.is_staff and not self.is_superuser and self.organization_id is None:
             raise ValidationError({"organization": _("A client belongs to an organization.")})
+
+
+class ApiToken(models.Model):
+    """An API key, stored as the sha256 of the key: the key itself is shown once, at creation
+    (accounts.tokens.issue), and a copy of this table gives nobody a way in."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [
+            # Read by accounts.tokens.issue, which clears a user's expired tokens.
+            models.Index(fields=["user", "expires_at"], name="apitoken_user_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return _("API token of %(user)s, created %(at)s") % {
+            "user": self.user_id,
+            "at": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import ServiceError
+from portal.errors import Forbidden, ServiceError
 
 from .models import (
     Contract,
@@ -51,10 +51,22 @@ def create_organization(
 
 
 def create_user(
-    *, username, email, password, organization=None, role="client", is_org_admin=False, **extra
+    *,
+    username,
+    email,
+    password,
+    organization=None,
+    role="client",
+    is_org_admin=False,
+    actor=None,
+    **extra,
 ) -> User:
+    """actor: who asks (None: the system, e.g. seed_demo). As in the admin, only a superuser
+    makes staff accounts."""
     if role not in ("client", "staff"):
         raise ServiceError(_("Role must be 'client' or 'staff'."), field="role")
+    if role == "staff" and actor is not None and not actor.is_superuser:
+        raise Forbidden(_("Only a superuser can create staff accounts."), field="role")
     if role == "client" and organization is None:
         raise ServiceError(_("A client belongs to an organization."), field="organization")
     if User.objects.filter(username__iexact=username).exists():

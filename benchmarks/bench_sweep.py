@@ -65,6 +65,7 @@ def ensure_database(url: str, name: str) -> None:
 def setup_django(url: str):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

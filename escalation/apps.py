@@ -23,3 +23,4 @@ class EscalationConfig(AppConfig):
         # ESCALATION_SWEEP_SECONDS lets the integration test run beat every 2 s.
         seconds = float(os.environ.get("ESCALATION_SWEEP_SECONDS", "60"))
         register_beat("sla-sweep", "escalation.tasks.run_sweep", seconds)
+        register_beat("p0-page-digests", "escalation.tasks.send_page_digests", 60)

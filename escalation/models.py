@@ -249,3 +249,34 @@ class ContractContacts(Contract):
         proxy = True
         verbose_name = _("escalation contacts check")
         verbose_name_plural = _("escalation contacts check")
+
+
+class PageRecord(models.Model):
+    """One row per off-hours P0 page decision (escalation.paging): paged at once, or gathered
+    into its organization's digest, due when the first page's window ends."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="page_records"
+    )
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="page_record"
+    )
+    at = models.DateTimeField()
+    paged = models.BooleanField()
+    digest_due_at = models.DateTimeField(null=True, blank=True)
+    digest_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Read by paging.page_now: the organization's last immediate page.
+            models.Index(fields=["organization", "paged", "-at"], name="page_org_last_idx"),
+            # Read by paging.send_due_digests: gathered pages not sent yet.
+            models.Index(
+                fields=["digest_due_at"],
+                name="page_digest_due_idx",
+                condition=models.Q(paged=False, digest_sent_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{'page' if self.paged else 'digest'} {self.ticket_id} at {self.at:%Y-%m-%d %H:%M}"

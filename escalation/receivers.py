@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tickets.models import Priority
 
-from . import rules
+from . import paging, rules
 from .models import EscalationEvent
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ def _page(ticket, at):
     if _calendar(region).is_business_time(at):
         return
     with transaction.atomic():
-        send_oncall_mail(ticket, on_call_for(region, at))
+        # Coalesced per organization (escalation.paging): later P0s join one digest.
+        if paging.page_now(ticket, at):
+            send_oncall_mail(ticket, on_call_for(region, at))
 
 
 def _calendar(region):

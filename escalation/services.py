@@ -108,7 +108,10 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
         raise ServiceError(_("Say why the ticket needs escalating."), field="reason")
     ticket = lock(ticket)
     if ticket.escalation_level >= MAX_LEVEL:
-        raise Conflict(_("This ticket is already at the highest level of escalation."))
+        raise Conflict(
+            _("This ticket is already at the highest level of escalation."),
+            field="escalation_level",
+        )
     now = timezone.now()
     phase = Phase.RESPONSE if ticket.first_response_at is None else Phase.RESOLUTION
     level = ticket.escalation_level + 1

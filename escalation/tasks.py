@@ -32,3 +32,11 @@ def notify_events(ids) -> int:
             .order_by("ticket_id", "level")
         )
         return notify(events)
+
+
+@shared_task(name="escalation.tasks.send_page_digests")
+def send_page_digests() -> int:
+    """Beat, every minute: digests of the P0 pages coalesced per organization."""
+    from .paging import send_due_digests
+
+    return send_due_digests()

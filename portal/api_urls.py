@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from accounts.api import OrganizationViewSet, TokenView, UserViewSet
+from accounts.api import LogoutView, OrganizationViewSet, TokenView, UserViewSet
 from escalation.urls import api_urlpatterns as escalation_urlpatterns
 from sla.availability.api_urls import register as register_availability
 from sla.availability.api_urls import urlpatterns as availability_urlpatterns
@@ -21,6 +21,7 @@ register_availability(router)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/logout/", LogoutView.as_view(), name="api-logout"),
     # Other apps: plain views and ticket sub-resources (tickets/<reference>/escalations/)
     # go here, before the router, whose tickets/<reference>/ routes would not match them.
     *escalation_urlpatterns,

@@ -1,22 +1,20 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from accounts import tokens
+
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    """DRF's token check, bringing the user's organization and contract in the same query.
+    """`Authorization: Token <key>` against the hashed, expiring keys of accounts.tokens.
 
-    Every client request reads them (tenancy, and the SLA engine when a ticket is opened).
+    One query brings the token, its user, organization and contract: every client request
+    reads them (tenancy, and the SLA engine when a ticket is opened).
     """
 
     def authenticate_credentials(self, key):
-        try:
-            token = (
-                self.get_model()
-                .objects.select_related("user__organization__contract__plan")
-                .get(key=key)
-            )
-        except self.get_model().DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        token = tokens.find(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)

@@ -19,3 +19,9 @@ class Conflict(ServiceError):
     """The request is valid but the ticket's state forbids it (e.g. escalation above level 3)."""
 
     status_code = 409
+
+
+class Forbidden(ServiceError):
+    """The caller may not do this (e.g. a staff member who is not a superuser making staff)."""
+
+    status_code = 403

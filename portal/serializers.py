@@ -8,15 +8,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+# Real clocks run from UTC-12:00 to UTC+14:00; Python accepts up to ±23:59 and PostgreSQL
+# refuses beyond ±15:59 (a 500), so anything past ±14:00 is refused as input.
+MAX_UTC_OFFSET = datetime.timedelta(hours=14)
+
+
+def offset_exists(value: datetime.datetime) -> bool:
+    offset = value.utcoffset()
+    return offset is None or abs(offset) <= MAX_UTC_OFFSET
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO-8601 with an explicit offset, both ways: a naive time is ambiguous, so refused."""
 
-    default_error_messages = {"naive": _("Give a time with its UTC offset.")}
+    default_error_messages = {
+        "naive": _("Give a time with its UTC offset."),
+        "offset": _("No clock has this UTC offset (from -12:00 to +14:00)."),
+    }
 
     def enforce_timezone(self, value):
         if timezone.is_naive(value):
             self.fail("naive")
+        if not offset_exists(value):
+            self.fail("offset")
         return super().enforce_timezone(value)
 
     def to_representation(self, value):

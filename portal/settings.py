@@ -1,8 +1,10 @@
 """Settings come from the environment (django-environ); every default runs without a server."""
 
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ESERVICE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -13,8 +15,33 @@ env = environ.Env(
 )
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
 DEBUG = env("DEBUG")
+DEV_SECRET_KEY = "dev-insecure-change-me-" + "x" * 32
+
+
+def _dev_secret_key() -> str:
+    """ESERVICE_DEV=1 (`make run`): a random key made once and kept in the var directory."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and env.bool("ESERVICE_DEV", default=False):
+    SECRET_KEY = _dev_secret_key()
+elif not SECRET_KEY and DEBUG:
+    SECRET_KEY = DEV_SECRET_KEY
+if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
+    # Spec 8: a public key signs sessions, password-reset links and reply addresses.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. In production set SECRET_KEY to a long random value (e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'); to develop, set "
+        "DEBUG=true, or ESERVICE_DEV=1 to keep a generated key in ESERVICE_VAR_DIR "
+        "(make run does)."
+    )
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
@@ -29,9 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anymail",
     "portal",
     "accounts",
@@ -54,6 +81,7 @@ MIDDLEWARE = [
     "sla.availability.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -81,6 +109,15 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 # Reuse connections across requests; a health check replaces one the server closed.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Spec 8: a database that is down or hangs fails a request in seconds (503), never
+    # holds it forever. psycopg counts connect_timeout for the whole handshake (2 s minimum).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
+    _statement_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={_statement_ms}".strip()
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the worker and beat write while the web process reads.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
@@ -157,12 +194,17 @@ SUPPORT_EMAIL_DOMAIN = env.str("SUPPORT_EMAIL_DOMAIN", default="")
 # Inbound mail: reopen a resolved ticket on a reply within this many days, else link a new one.
 EMAIL_REOPEN_DAYS = env.int("EMAIL_REOPEN_DAYS", default=14)
 EMAIL_MAX_MESSAGE_BYTES = env.int("EMAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+# /health/ reports a stored inbound message waiting longer than this (tickets.mail.redrive).
+MAIL_BACKLOG_ALERT_SECONDS = env.int("MAIL_BACKLOG_ALERT_SECONDS", default=600)
 IMAP_URL = env.str("IMAP_URL", default="")
 IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
 ANYMAIL = {
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
 }
+# Inbound webhooks answer only with ANYMAIL_WEBHOOK_SECRET set; this list (anymail's names,
+# e.g. "postmark,mailgun") narrows them further. Empty: every service anymail knows.
+MAIL_INBOUND_ESPS = env.list("MAIL_INBOUND_ESPS", default=[])
 INTAKE_ADDRESSES = {
     "premier": "platinum",
     "support": "standard",
@@ -183,6 +225,27 @@ WEBHOOK_CA_CERTS = env.str("WEBHOOK_CA_CERTS", default="")
 
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# One cache for every process (sign-in and creation throttles count there): Redis when there is
+# one, else a database table (created by portal's migration 0001_cache_table), never
+# per-process memory.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="eservice")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "eservice_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: queues are files, so a newcomer needs no server at all.
@@ -195,12 +258,30 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("broker", "broker-processed", "broker-control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
-elif env.str("CELERY_BROKER_KEY_PREFIX", default=""):
-    # Several deployments (or test runs) can share one Redis without reading each other's
-    # queues.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX")}
+else:
+    # Redis: dead connections are noticed (keepalive, health checks) and re-made after a
+    # restart instead of failing the worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_keepalive": True,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
+    }
+    if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
+        # Several deployments (or test runs) can share one Redis without reading each
+        # other's queues.
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
+# Every task is idempotent (each re-checks its rows under a lock, or skips what is done), so a
+# task in flight when a worker dies or the broker restarts is delivered again, not lost.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# The worker outlives broker restarts: it reconnects forever, at start-up too.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -231,6 +312,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tickets, SLA deadlines, escalations, availability and service credits.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the site's own static files (drf-spectacular-sidecar): /api/docs/ works
+    # offline and under the Content-Security-Policy, with no third-party script.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Tickets and credits both have a "status"; name each enum rather than let one get a hash.
     "ENUM_NAME_OVERRIDES": {
@@ -239,13 +325,51 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Sign-in throttle (accounts.throttle): failures allowed per account and per client address
+# within the window, for the token endpoint, portal and admin sign-in; password-reset mails per
+# address and per client address within the same window.
+SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=15 * 60)
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
+PASSWORD_RESETS_PER_ACCOUNT = env.int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
+PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
+# Flood limits on new tickets per hour (tickets.limits): per client user (portal and API), and
+# per sender address by mail (over it, the message is quarantined, not lost).
+TICKETS_PER_USER_PER_HOUR = env.int("TICKETS_PER_USER_PER_HOUR", default=30)
+TICKETS_PER_SENDER_PER_HOUR = env.int("TICKETS_PER_SENDER_PER_HOUR", default=20)
+# Off-hours P0 pages per organization: the first pages at once, the next ones within this many
+# minutes go out as one digest when the window ends (escalation.paging).
+PAGE_COALESCE_MINUTES = env.int("PAGE_COALESCE_MINUTES", default=15)
+# Peers whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.0/8); from any
+# other peer the header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# API keys (accounts.tokens) expire this long after they are issued.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# Production behind HTTPS (README, "Production"): `check --deploy` is clean with these set.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# A TLS-terminating proxy that sets X-Forwarded-Proto: https (and strips it from clients).
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# portal.middleware.ContentSecurityPolicyMiddleware sends it; empty: no header.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+)
 
 LOGGING = {
     "version": 1,

@@ -4,9 +4,9 @@ import datetime
 
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts import tokens
 from tickets import services
 
 UTC = datetime.UTC
@@ -28,8 +28,7 @@ def api_for(user=None) -> APIClient:
     """An API client that authenticates like an integrator: `Authorization: Token <key>`."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue(user)}")
     return client
 
 

@@ -99,6 +99,14 @@ def _reference_data(request):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters (sign-in, ticket floods) start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """In-process caches (calendars, targets, rules) must not outlive a rolled-back test."""
     yield

@@ -30,6 +30,7 @@ def test_client_escalates_one_level_at_a_time_then_409(alice, django_capture_on_
     response = api.post(escalate_url(ticket), {"reason": "More!"})
     assert response.status_code == 409
     assert "highest level" in str(response.json())
+    assert "escalation_level" in response.json()  # names the field (issue 10)
     ticket.refresh_from_db()
     assert ticket.escalation_level == 3
     assert ticket.escalations.count() == 3

@@ -35,7 +35,7 @@ def test_the_list_title_counts_what_needs_staff(staff_client, failed, org):
     ingest(eml("unknown_sender.eml"))
     response = staff_client.get(reverse(CHANGELIST))
     assert response.status_code == 200
-    assert "2 failed or quarantined need attention" in response.content.decode()
+    assert "2 failed, quarantined or held need attention" in response.content.decode()
     filtered = staff_client.get(reverse(CHANGELIST), {"status__exact": "failed"})
     assert list(filtered.context["cl"].queryset) == [failed]
 

@@ -13,6 +13,7 @@ from tests.mail import eml, ingest
 from tickets import services
 from tickets.mail.models import InboundMessage, InboundStatus
 from tickets.mail.pipeline import process
+from tickets.mail.reply_tokens import reply_address
 from tickets.mail.store import store
 from tickets.models import Attachment, Comment, OutboundMessage, Status, Ticket
 
@@ -307,7 +308,9 @@ def test_staff_reply_by_email_is_a_public_comment_and_first_response(ticket, cha
     raw = eml("outlook_reply.eml", **{"CS-000000": ticket.reference}).replace(
         b"Alice Martin <alice@acme.example>\r\nTo:", b"Charlie <charlie@vendor.example>\r\nTo:"
     )
-    message = ingest(raw)
+    # Through the signed reply address of charlie's notification (spec 8).
+    signed = reply_address("premier", "eservice.example", user_id=charlie.pk, ticket_id=ticket.pk)
+    message = ingest(raw, to=signed)
     assert message.comment.author == charlie and not message.comment.internal
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None and ticket.status == Status.OPEN

@@ -15,13 +15,16 @@ from tests.mail import eml
 from tickets import services
 from tickets.mail.models import InboundMessage, InboundStatus
 from tickets.mail.pipeline import process, process_many
+from tickets.mail.reply_tokens import reply_address
 from tickets.mail.store import _row, store, store_many
 from tickets.models import Comment, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 
 
-def _mail(n: int, subject: str, *, sender: str = "", in_reply_to: int | None = None) -> bytes:
+def _mail(
+    n: int, subject: str, *, sender: str = "", in_reply_to: int | None = None, cc: str = ""
+) -> bytes:
     raw = eml(
         "plain_new.eml",
         **{
@@ -31,6 +34,8 @@ def _mail(n: int, subject: str, *, sender: str = "", in_reply_to: int | None = N
     )
     if sender:
         raw = raw.replace(b"From: Alice Martin <alice@acme.example>", f"From: <{sender}>".encode())
+    if cc:
+        raw = raw.replace(b"MIME-Version: 1.0", f"Cc: <{cc}>\nMIME-Version: 1.0".encode(), 1)
     if in_reply_to is not None:
         header = f"In-Reply-To: <reply-{in_reply_to}@mail.acme.example>\nMIME-Version: 1.0"
         raw = raw.replace(b"MIME-Version: 1.0", header.encode(), 1)
@@ -49,10 +54,12 @@ def _resolved_ticket(charlie) -> Ticket:
     return opened.ticket
 
 
-def _replies(charlie) -> list[bytes]:
+def _replies(charlie, ticket) -> list[bytes]:
+    # Staff act by mail only through their signed reply address (spec 8).
+    signed = reply_address("premier", "eservice.example", user_id=charlie.pk, ticket_id=ticket.pk)
     return [
         _mail(2, "Re: Heatmap blank", in_reply_to=1),  # reopens the resolved ticket
-        _mail(3, "Re: Heatmap blank", sender=charlie.email, in_reply_to=1),
+        _mail(3, "Re: Heatmap blank", sender=charlie.email, in_reply_to=1, cc=signed),
         _mail(4, "Re: Heatmap blank", in_reply_to=3),  # threads by the comment of message 3
         eml("auto_reply.eml"),
         _mail(5, "Re: Heatmap blank", in_reply_to=2),
@@ -93,7 +100,7 @@ def _clean(outcome: dict) -> dict:
 def test_several_replies_to_one_ticket_in_a_batch_match_one_at_a_time(alice, charlie):
     with transaction.atomic():
         ticket = _resolved_ticket(charlie)
-        pks = _stored(*_replies(charlie))
+        pks = _stored(*_replies(charlie, ticket))
         for pk in pks:
             with TestCase.captureOnCommitCallbacks(execute=True):
                 process(pk)
@@ -101,7 +108,7 @@ def test_several_replies_to_one_ticket_in_a_batch_match_one_at_a_time(alice, cha
         transaction.set_rollback(True)
     mail.outbox = []
     ticket = _resolved_ticket(charlie)
-    pks = _stored(*_replies(charlie))
+    pks = _stored(*_replies(charlie, ticket))
     with TestCase.captureOnCommitCallbacks(execute=True):
         results = process_many(pks)
     batched = _outcome(ticket, pks)
@@ -246,7 +253,12 @@ def test_a_reply_in_a_batch_never_threads_to_another_organizations_ticket(alice,
         _mail(1, f"Re: [{own.reference}] ours"),
         _mail(2, f"Re: [{other.reference}] theirs"),  # names Globex's ticket: a new one
         by_id,  # answers a comment on Globex's ticket: a new one too
-        _mail(4, f"Re: [{other.reference}] staff", sender=charlie.email),  # staff may
+        _mail(  # staff may, through their signed reply address
+            4,
+            f"Re: [{other.reference}] staff",
+            sender=charlie.email,
+            cc=reply_address("premier", "x.example", user_id=charlie.pk, ticket_id=other.pk),
+        ),
     )
     with TestCase.captureOnCommitCallbacks(execute=True):
         results = process_many(pks)

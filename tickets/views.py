@@ -15,7 +15,7 @@ from accounts.models import Contract, Region
 from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
 
-from . import services
+from . import limits, services
 from .forms import ReplyForm, TicketFilterForm, TicketForm
 from .models import (
     ACTIVE_STATUSES,
@@ -101,6 +101,7 @@ def ticket_new(request):
 def _open_from_form(request, form, user_agent):
     data = form.cleaned_data
     try:
+        limits.check_new_ticket(request.user)
         return services.open_ticket(
             organization=data.get("organization") or request.user.organization,
             reporter=request.user,

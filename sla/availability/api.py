@@ -1,5 +1,7 @@
 """REST API: incidents, monthly availability and service credits (SPEC section 6)."""
 
+import django_filters
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,10 +14,11 @@ from rest_framework.views import APIView
 from accounts.models import Organization
 from portal.errors import ServiceError
 from portal.serializers import AwareDateTimeField, ModelSerializer
+from tickets.api.filters import AwareIsoDateTimeFilter
 from tickets.models import format_reference
 
 from . import services
-from .models import Incident, ServiceCredit
+from .models import CreditStatus, Incident, ServiceCredit
 
 
 class StaffWritesAuthenticatedReads(permissions.BasePermission):
@@ -45,6 +48,18 @@ class IncidentSerializer(ModelSerializer):
         return data
 
 
+class IncidentFilter(django_filters.FilterSet):
+    """Bounds carry an offset; one that no clock has (+16:29) is a 400, never a 500."""
+
+    started_at__gte = AwareIsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_at__lt = AwareIsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    ended_at__isnull = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Incident
+        fields = []
+
+
 class IncidentViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -57,7 +72,7 @@ class IncidentViewSet(
 
     serializer_class = IncidentSerializer
     permission_classes = [StaffWritesAuthenticatedReads]
-    filterset_fields = {"started_at": ["gte", "lt"], "ended_at": ["isnull"]}
+    filterset_class = IncidentFilter
     ordering_fields = ["started_at", "ended_at"]
 
     queryset = Incident.objects.none()  # for the schema; requests use get_queryset()
@@ -159,6 +174,11 @@ class CreditSerializer(ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, credit):
+        data = super().to_representation(credit)
+        data["status"] = credit.status_at(timezone.now())
+        return data
+
     def get_ticket(self, credit) -> str | None:
         return format_reference(credit.ticket_id) if credit.ticket_id else None
 
@@ -170,22 +190,36 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class CreditFilter(django_filters.FilterSet):
+    """status as the answers show it (ServiceCredit.status_at): a lapsed open credit is
+    "expired" before the beat job writes it, and a GET never writes."""
+
+    status = django_filters.ChoiceFilter(choices=CreditStatus.choices, method="filter_status")
+
+    class Meta:
+        model = ServiceCredit
+        fields = ["organization", "kind", "status"]
+
+    def filter_status(self, queryset, name, value):
+        now = timezone.now()
+        lapsed = Q(status=CreditStatus.OPEN, claim_deadline__lt=now)
+        if value == CreditStatus.OPEN:
+            return queryset.filter(status=CreditStatus.OPEN).exclude(lapsed)
+        if value == CreditStatus.EXPIRED:
+            return queryset.filter(Q(status=CreditStatus.EXPIRED) | lapsed)
+        return queryset.filter(status=value)
+
+
 class CreditViewSet(viewsets.ReadOnlyModelViewSet):
     """Service credits: clients see and claim their organization's; staff see all, grant and
     refuse claims. Another organization's credit is a 404."""
 
     serializer_class = CreditSerializer
-    filterset_fields = ["organization", "kind", "status"]
+    filterset_class = CreditFilter
     ordering_fields = ["breach_at", "claim_deadline"]
 
     def get_queryset(self):
         return ServiceCredit.objects.visible_to(self.request.user).order_by("-breach_at", "-id")
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # Expire lapsed claims first, so no answer shows a closed window as "open" (the beat
-        # job does the same; this covers a credit born past its window and a late beat).
-        services.expire_credits()
 
     @extend_schema(request=None, responses=CreditSerializer)
     @action(detail=True, methods=["post"])

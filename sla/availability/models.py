@@ -309,6 +309,13 @@ class ServiceCredit(models.Model):
             return format_reference(self.ticket_id)
         return f"{self.month:%Y-%m}" if self.month else ""
 
+    def status_at(self, now) -> str:
+        """The status as of now: an open credit past its deadline reads as expired, before
+        the beat job (services.expire_credits) writes it; reading never writes."""
+        if self.status == CreditStatus.OPEN and now > self.claim_deadline:
+            return CreditStatus.EXPIRED
+        return self.status
+
     def claimable_at(self, now) -> bool:
         return self.status == CreditStatus.OPEN and now <= self.claim_deadline
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import statistics
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from portal.exports import SafeWriter
 from tickets.models import Ticket
 
 from . import intervals
@@ -135,7 +135,7 @@ def _minutes(value: datetime.timedelta | None) -> str:
 
 def as_csv(month: datetime.date, rows: list[ComplianceRow]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(CSV_HEADER)
     for r in rows:
         writer.writerow(

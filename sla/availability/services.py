@@ -181,10 +181,27 @@ def upcoming_maintenance(organization, now=None, count=4) -> list[intervals.Inte
 INCIDENT_FIELDS = ("started_at", "ended_at", "summary")
 
 
+# Incidents are bounded (issue 10): no year before 1970, and an incident still open (no end)
+# may have started at most this long ago; an older outage needs its end, or it would zero
+# every month's availability since.
+INCIDENT_EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+INCIDENT_MAX_OPEN_DAYS = 31
+
+
 def check_incident_times(started_at, ended_at, now=None):
     now = now or timezone.now()
     if started_at is None:
         raise ServiceError(_("This field is required."), field="started_at")
+    for name, value in (("started_at", started_at), ("ended_at", ended_at)):
+        if value is not None and value < INCIDENT_EARLIEST:
+            raise ServiceError(_("Give a time from 1970 on."), field=name)
+    max_open = datetime.timedelta(days=INCIDENT_MAX_OPEN_DAYS)
+    if ended_at is None and started_at < now - max_open:
+        raise ServiceError(
+            _("An incident open for more than %(days)d days needs its end time.")
+            % {"days": INCIDENT_MAX_OPEN_DAYS},
+            field="ended_at",
+        )
     if started_at > now + datetime.timedelta(seconds=1):
         raise ServiceError(_("An incident cannot start in the future."), field="started_at")
     if ended_at is not None and ended_at < started_at:

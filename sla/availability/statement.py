@@ -6,6 +6,7 @@ import datetime
 import io
 import logging
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -133,6 +134,11 @@ def render_pdf(statement: Statement) -> bytes:
 
     buffer = io.BytesIO()
     styles = getSampleStyleSheet()
+
+    def text(value, style="BodyText"):
+        """A Paragraph of plain text: reportlab reads a Paragraph's string as markup."""
+        return Paragraph(escape(str(value)), styles[style])
+
     doc = SimpleDocTemplate(
         buffer,
         pagesize=landscape(A4),
@@ -159,9 +165,7 @@ def render_pdf(statement: Statement) -> bytes:
 
     a = statement.availability
     story = [
-        Paragraph(
-            _("SLA statement — %(org)s") % {"org": statement.organization.name}, styles["Title"]
-        ),
+        text(_("SLA statement — %(org)s") % {"org": statement.organization.name}, "Title"),
         Paragraph(
             _("Month: %(month)s (UTC). Generated %(at)s UTC.")
             % {"month": a["month"], "at": moment_text(statement.generated_at)},
@@ -210,7 +214,7 @@ def render_pdf(statement: Statement) -> bytes:
         rows.append(
             [
                 t.reference,
-                Paragraph(t.subject[:120], styles["BodyText"]),
+                text(t.subject[:120]),
                 t.priority,
                 moment_text(t.received_at),
                 moment_text(t.response_due_at),
@@ -229,7 +233,7 @@ def render_pdf(statement: Statement) -> bytes:
         rows.append(
             [
                 credit.get_kind_display(),
-                credit.subject,
+                text(credit.subject),
                 str(credit.days),
                 credit.get_status_display(),
                 moment_text(credit.breach_at),

@@ -10,6 +10,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework.filters import OrderingFilter
 
+from portal.serializers import offset_exists
+
 from ..models import Channel, Feature, Priority, Status, Ticket, breached_q
 
 BIGINT_MAX = 2**63 - 1
@@ -42,6 +44,10 @@ class AwareIsoDateTimeField(django_filters.fields.IsoDateTimeField):
             parsed = None  # out-of-range parts: the parent reports it as invalid
         if parsed is not None and timezone.is_naive(parsed):
             raise forms.ValidationError(_("Give a time with its UTC offset."), code="naive")
+        if parsed is not None and not offset_exists(parsed):
+            raise forms.ValidationError(
+                _("No clock has this UTC offset (from -12:00 to +14:00)."), code="offset"
+            )
         bound = super().to_python(value)
         try:
             # The database compares in UTC; year 1 at +14:00 has no UTC equivalent.

@@ -64,10 +64,12 @@ class TicketSerializer(ModelSerializer):
     resolution_breached = serializers.BooleanField(read_only=True)
     organization = serializers.IntegerField(source="organization_id", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
-    reporter = serializers.CharField(source="reporter.username", read_only=True, default=None)
+    reporter = serializers.CharField(
+        source="reporter.username", read_only=True, default=None, allow_null=True
+    )
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
     assignee_username = serializers.CharField(
-        source="assignee.username", read_only=True, default=None
+        source="assignee.username", read_only=True, default=None, allow_null=True
     )
     url = serializers.SerializerMethodField()
 
@@ -230,7 +232,9 @@ class TicketCreateSerializer(serializers.Serializer):
 
 
 class CommentSerializer(ModelSerializer):
-    author = serializers.CharField(source="author.username", read_only=True, default=None)
+    author = serializers.CharField(
+        source="author.username", read_only=True, default=None, allow_null=True
+    )
     author_role = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
 

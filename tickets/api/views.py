@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts.models import Organization
 from portal.api import KeysetPagination
 
-from .. import services
+from .. import limits, services
 from ..models import Attachment, Channel, Comment, Ticket
 from . import serializers as s
 from .filters import TicketFilter, TicketOrdering
@@ -97,6 +97,7 @@ class TicketViewSet(
     def create(self, request, *args, **kwargs):
         data = s.TicketCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
+        limits.check_new_ticket(request.user)
         intake = self._intake(data.validated_data)
         ticket = services.open_ticket(**intake, actor=request.user)
         if intake["files"]:

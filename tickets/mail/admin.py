@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -9,19 +10,35 @@ from django.utils.translation import ngettext
 from accounts.admin import StaffAccessMixin
 
 from .models import InboundMessage, InboundStatus
-from .pipeline import process
+from .pipeline import process, release_held
+from .redrive import STUCK_AFTER, stuck_messages
 
-NEEDS_STAFF = (InboundStatus.FAILED, InboundStatus.QUARANTINED)
+NEEDS_STAFF = (InboundStatus.FAILED, InboundStatus.QUARANTINED, InboundStatus.HELD)
+
+
+class StuckFilter(admin.SimpleListFilter):
+    """Stored for over a minute: the broker lost its task; beat's redrive will take it."""
+
+    title = _("waiting")
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Stuck (stored over a minute)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset & stuck_messages()
+        return queryset
 
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(StaffAccessMixin, admin.ModelAdmin):
-    list_display = ("received_at", "from_address", "subject", "status", "reason", "ticket")
-    list_filter = ("status",)
+    list_display = ("received_at", "from_address", "subject", "status", "age", "reason", "ticket")
+    list_filter = ("status", StuckFilter)
     search_fields = ("key", "from_address", "subject")
     list_select_related = ("ticket",)
     date_hierarchy = "received_at"
-    actions = ("retry", "discard")
+    actions = ("retry", "release", "discard")
     readonly_fields = [
         f.name for f in InboundMessage._meta.fields if f.name not in ("raw", "html")
     ] + ["raw_link", "html_preview"]
@@ -34,7 +51,10 @@ class InboundMessageAdmin(StaffAccessMixin, admin.ModelAdmin):
         waiting = InboundMessage.objects.filter(status__in=NEEDS_STAFF).count()
         title = _("Inbound messages")
         if waiting:
-            title = _("Inbound messages — %d failed or quarantined need attention") % waiting
+            title = _("Inbound messages — %d failed, quarantined or held need attention") % waiting
+        stuck = stuck_messages().count()
+        if stuck:
+            title += " · " + _("%d stuck in “stored”") % stuck
         return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     def get_urls(self):
@@ -52,6 +72,20 @@ class InboundMessageAdmin(StaffAccessMixin, admin.ModelAdmin):
         response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
         response["Content-Disposition"] = f'attachment; filename="inbound-{message.pk}.eml"'
         return response
+
+    @admin.display(description=_("Waiting"))
+    def age(self, obj):
+        """How long a stored message has waited; blank once processed."""
+        if obj.status != InboundStatus.STORED:
+            return ""
+        waited = timezone.now() - obj.received_at
+        minutes = int(waited.total_seconds() // 60)
+        text = _("%d min") % minutes if minutes < 120 else _("%d h") % (minutes // 60)
+        return (
+            format_html('<strong class="errornote">{}</strong>', text)
+            if waited > STUCK_AFTER
+            else text
+        )
 
     @admin.display(description=_("Raw message"))
     def raw_link(self, obj):
@@ -71,6 +105,18 @@ class InboundMessageAdmin(StaffAccessMixin, admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%d message processed.", "%d messages processed.", done) % done,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Release as staff reply"))
+    def release(self, request, queryset):
+        """A held mail from a staff address, vouched for by a colleague who read it."""
+        done = 0
+        for pk in queryset.filter(status=InboundStatus.HELD).values_list("pk", flat=True):
+            done += release_held(pk).status == InboundStatus.DONE
+        self.message_user(
+            request,
+            ngettext("%d message released.", "%d messages released.", done) % done,
             messages.SUCCESS,
         )
 

@@ -31,11 +31,20 @@ def _store_and_queue(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -
         if inline or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
             message = process(message.pk)
         elif created or message.status == "stored":
-            process_inbound.delay(message.pk)
+            _queue(process_inbound, message.pk)
         log.info("lmtp stored key=%s status=%s", message.key, message.status)
         return message.key
     finally:
         close_old_connections()
+
+
+def _queue(task, pk: int) -> None:
+    """Queue processing; a broker that is down does not refuse a message already stored:
+    beat's redrive (tickets.mail.redrive) processes it a minute later."""
+    try:
+        task.apply_async((pk,), retry=False)
+    except Exception:  # noqa: BLE001 - the store is the queue of record
+        log.warning("lmtp: could not queue inbound %s; the redrive will process it", pk)
 
 
 class IntakeHandler:

@@ -10,6 +10,8 @@ class InboundStatus(models.TextChoices):
     DONE = "done", _("Done")
     IGNORED = "ignored", _("Ignored (loop or bulk)")
     QUARANTINED = "quarantined", _("Quarantined")
+    # From a staff address without that person's signed reply address: waits for staff.
+    HELD = "held", _("Held for staff review")
     FAILED = "failed", _("Failed")
     DISCARDED = "discarded", _("Discarded")
 

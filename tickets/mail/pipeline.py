@@ -27,6 +27,7 @@ from accounts.services import organization_for_email
 from portal.db import bulk_update
 from portal.errors import ServiceError
 from tickets import services
+from tickets.limits import mail_sender_over_limit
 from tickets.models import (
     REFERENCE_RE,
     Channel,
@@ -42,6 +43,7 @@ from tickets.validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachment
 
 from . import parse
 from .models import PROCESSABLE, AutoReply, InboundMessage, InboundStatus
+from .reply_tokens import read_token
 from .trim import trim_reply
 
 log = logging.getLogger("tickets.mail")
@@ -76,6 +78,8 @@ class Intake:
     queue: str = ""
     files: list = field(default_factory=list)
     refused: list = field(default_factory=list)
+    # Set only by release_held(): a member of staff vouched for a held message.
+    vouched: bool = False
 
 
 def process(pk: int) -> InboundMessage:
@@ -191,7 +195,7 @@ def _take(message: InboundMessage) -> None:
         # Hold one batch's raw bytes at most: the field reloads if read again.
         message.__dict__.pop("raw", None)
     kind = route[0] if route else None
-    if kind in ("ignored", "staff"):
+    if kind in ("ignored", "staff", "held", "flood"):
         _act(intake, route)
         message.attempts += 1
         message.processed_at = timezone.now()
@@ -454,13 +458,56 @@ def _route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
     intake.organization = intake.sender.organization
     _split_attachments(intake)
     intake.ticket = _thread(intake)
+    if intake.sender.is_staff:
+        return _route_staff(intake)
     if intake.ticket is not None:
         return "reply", ""
-    if intake.sender.is_staff:
-        return "staff", "staff mail about no ticket"
     if intake.organization is None:
         return "quarantine", "sender has no organization"
+    if mail_sender_over_limit(address, message.pk):
+        return "flood", "too many new tickets from this sender in the last hour"
     return "new", ""
+
+
+def _route_staff(intake: Intake) -> tuple[str, str]:
+    """A From: header naming staff proves nothing (spec 8): the message must also reach a
+    reply address signed for this staff member and this ticket (reply_tokens), or be vouched
+    for in the admin; otherwise it is held for review and changes nothing."""
+    tickets = _token_tickets(intake.message, intake.sender)
+    if intake.ticket is None and len(tickets) == 1:
+        intake.ticket = Ticket.objects.select_related("organization").filter(pk=tickets[0]).first()
+    if intake.ticket is None:
+        return "staff", "staff mail about no ticket"
+    if intake.vouched or intake.ticket.pk in tickets:
+        return "reply", ""
+    intake.ticket = None
+    return "held", "staff address without its signed reply address"
+
+
+def _token_tickets(message: InboundMessage, user) -> list[int]:
+    """The tickets named by valid reply tokens for this user among all recipients."""
+    found = []
+    for address in [*message.envelope_to, *message.to_addresses]:
+        token = read_token(str(address))
+        if token and token.user_id == user.pk and token.ticket_id not in found:
+            found.append(token.ticket_id)
+    return found
+
+
+def release_held(pk: int) -> InboundMessage:
+    """Staff vouch for a held message: it is processed as its sender's reply (admin action)."""
+    with transaction.atomic():
+        message = InboundMessage.objects.select_for_update().get(pk=pk)
+        if message.status != InboundStatus.HELD:
+            return message
+        intake = _read(message)
+        intake.vouched = True
+        route = _route(intake)
+        message.attempts += 1
+        _act(intake, route)
+        message.processed_at = timezone.now()
+        message.save(update_fields=SAVED_FIELDS)
+    return message
 
 
 def _act(intake: Intake, route: tuple[str, str]) -> None:
@@ -471,6 +518,11 @@ def _act(intake: Intake, route: tuple[str, str]) -> None:
     elif kind == "quarantine":
         _quarantine(intake, intake.address, reason)
     elif kind == "staff":
+        _finish(message, InboundStatus.QUARANTINED, reason)
+    elif kind == "held":
+        _finish(message, InboundStatus.HELD, reason)
+    elif kind == "flood":
+        # Kept for staff (retry once the hour has passed); never answered: no mail storm.
         _finish(message, InboundStatus.QUARANTINED, reason)
     elif kind == "reply":
         _reply(intake, intake.ticket)

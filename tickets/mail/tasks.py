@@ -21,6 +21,14 @@ def process_inbound_batch(pks: list[int]) -> dict:
     return counts
 
 
+@shared_task(name="mail.redrive_stored")
+def redrive_stored() -> int:
+    """Beat, every minute: stored messages whose task was lost (tickets.mail.redrive)."""
+    from .redrive import redrive
+
+    return redrive()
+
+
 @shared_task(name="mail.poll_imap")
 def poll_imap() -> int:
     from .imap import imap_url, poll

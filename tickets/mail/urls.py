@@ -1,7 +1,13 @@
-"""Include at /mail/: anymail's inbound webhooks (e.g. /mail/anymail/mailgun/inbound/)."""
+"""Include at /mail/: inbound webhooks of email services (e.g. /mail/anymail/mailgun/inbound/)."""
 
-from django.urls import include, path
+from django.urls import re_path
+
+from .webhooks import inbound_webhook
 
 urlpatterns = [
-    path("anymail/", include("anymail.urls")),
+    re_path(
+        r"^anymail/(?P<esp>[a-z_]{1,40})/(?P<kind>inbound(?:_mime)?)/$",
+        inbound_webhook,
+        name="mail-inbound-webhook",
+    ),
 ]

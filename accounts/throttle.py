@@ -1,0 +1,99 @@
+"""Sign-in and password-reset throttling in the shared cache (spec 8).
+
+Every door that checks a password (the API token endpoint, the portal and admin sign-in forms)
+calls check_sign_in() before it and counts a failure through Django's user_login_failed signal
+(receivers below), so the limits hold across doors and across processes. Counters are kept per
+account and per client address; client_address() believes X-Forwarded-For only from a peer in
+TRUSTED_PROXIES.
+"""
+
+import ipaddress
+
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+
+from portal import ratelimit
+
+
+class Throttled(Exception):
+    """Too many attempts; retry_after: seconds until the window ends."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = max(1, retry_after)
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for proxy in getattr(settings, "TRUSTED_PROXIES", []):
+        try:
+            if ip in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(request) -> str:
+    """The peer, or the nearest untrusted address its trusted proxies name in X-Forwarded-For."""
+    request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if not _trusted(address):
+        return address
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed([a for a in forwarded if a]):
+        if not _trusted(hop):
+            return hop
+    return address
+
+
+def _check(limits: list[tuple[str, int]]) -> None:
+    window = settings.SIGNIN_WINDOW_SECONDS
+    for name, limit in limits:
+        left = ratelimit.wait_seconds(name, limit, window)
+        if left:
+            raise Throttled(left)
+
+
+def _add(name: str) -> None:
+    ratelimit.hit(name, settings.SIGNIN_WINDOW_SECONDS)
+
+
+def _sign_in_keys(request, username: str) -> list[tuple[str, int]]:
+    keys = [
+        (ratelimit.key("signin-ip", client_address(request)), settings.SIGNIN_FAILURES_PER_ADDRESS)
+    ]
+    if username:
+        keys.append((ratelimit.key("signin-user", username), settings.SIGNIN_FAILURES_PER_ACCOUNT))
+    return keys
+
+
+def check_sign_in(request, username: str) -> None:
+    """Raise Throttled when this account or this client address failed too often."""
+    _check(_sign_in_keys(request, username or ""))
+
+
+def record_failure(request, username: str) -> None:
+    for key, _limit in _sign_in_keys(request, username or ""):
+        _add(key)
+
+
+@receiver(user_login_failed, dispatch_uid="accounts.throttle.failed")
+def _on_failure(sender, credentials, request=None, **kwargs):
+    if request is not None:
+        record_failure(request, credentials.get("username", ""))
+
+
+def check_password_reset(request, email: str) -> None:
+    """Count a password-reset request; raise Throttled over the limits (mail floods)."""
+    keys = [
+        (ratelimit.key("reset-ip", client_address(request)), settings.PASSWORD_RESETS_PER_ADDRESS),
+        (ratelimit.key("reset-mail", email or ""), settings.PASSWORD_RESETS_PER_ACCOUNT),
+    ]
+    _check(keys)
+    for key, _limit in keys:
+        _add(key)

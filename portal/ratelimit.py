@@ -1,0 +1,38 @@
+"""Fixed-window counters in the shared cache (settings.CACHES: Redis or the database), so
+every process counts together. accounts.throttle (sign-in), tickets.limits (ticket floods)
+and the mail intake use them."""
+
+import hashlib
+import math
+import time
+
+from django.core.cache import cache
+
+
+def key(kind: str, value) -> str:
+    """A cache key for one counted thing; the value is hashed (addresses, usernames)."""
+    digest = hashlib.sha256(str(value).strip().lower().encode()).hexdigest()[:32]
+    return f"ratelimit:{kind}:{digest}"
+
+
+def wait_seconds(name: str, limit: int, window: int) -> int:
+    """0 while fewer than `limit` hits fell in the current window, else the seconds left."""
+    found = cache.get_many([name, name + ":t"])  # one round trip
+    started = found.get(name + ":t")
+    if started is None:
+        return 0
+    left = math.ceil(started + window - time.time())
+    if left <= 0 or found.get(name, 0) < limit:
+        return 0
+    return left
+
+
+def hit(name: str, window: int) -> None:
+    """Count one hit; the first opens a window of `window` seconds."""
+    if cache.add(name + ":t", time.time(), window):
+        cache.set(name, 0, window)
+    try:
+        cache.incr(name)
+    except ValueError:  # the window expired between the two calls: a new one
+        cache.set(name + ":t", time.time(), window)
+        cache.set(name, 1, window)

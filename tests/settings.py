@@ -1,0 +1,17 @@
+"""The test suite's settings: the project's, with a key of its own and a database cache.
+
+DEBUG stays false as in production, so the suite needs a SECRET_KEY (portal.settings refuses
+to start without one); processes the tests start inherit it from the environment.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "k" * 50)
+
+from portal.settings import *  # noqa: E402, F403
+
+# In-process memory, emptied before each test (conftest): a cache.clear() never empties a
+# Redis that other runs share, and query counts stay those of production with Redis. Tests of
+# the shared cache start processes on Redis with a key prefix of their own (tests.isolation),
+# or switch to the database cache (test_security_throttle).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
