@@ -16,31 +16,34 @@ env = environ.Env(
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env("DEBUG")
+# The key this repository once shipped as a default: public, so never accepted without DEBUG.
 DEV_SECRET_KEY = "dev-insecure-change-me-" + "x" * 32
 
 
-def _dev_secret_key() -> str:
-    """ESERVICE_DEV=1 (`make run`): a random key made once and kept in the var directory."""
+def _installation_secret_key() -> str:
+    """A random key made once per installation and kept (mode 0600) in the var directory.
+
+    Without SECRET_KEY the site never runs on a key anyone can read in the source; several
+    hosts must share one SECRET_KEY, which the deploy check (portal.checks) asks for.
+    """
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
     return path.read_text().strip()
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY and env.bool("ESERVICE_DEV", default=False):
-    SECRET_KEY = _dev_secret_key()
-elif not SECRET_KEY and DEBUG:
-    SECRET_KEY = DEV_SECRET_KEY
-if not DEBUG and SECRET_KEY in ("", DEV_SECRET_KEY):
+SECRET_KEY_GENERATED = not SECRET_KEY
+if SECRET_KEY_GENERATED:
+    SECRET_KEY = _installation_secret_key()
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     # Spec 8: a public key signs sessions, password-reset links and reply addresses.
     raise ImproperlyConfigured(
-        "SECRET_KEY is not set. In production set SECRET_KEY to a long random value (e.g. "
-        "python -c 'import secrets; print(secrets.token_urlsafe(50))'); to develop, set "
-        "DEBUG=true, or ESERVICE_DEV=1 to keep a generated key in ESERVICE_VAR_DIR "
-        "(make run does)."
+        "SECRET_KEY is the public development key. In production set SECRET_KEY to a long "
+        "random value (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'), the "
+        "same on every host; unset, a random key is kept in ESERVICE_VAR_DIR/secret_key."
     )
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

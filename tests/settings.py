@@ -1,7 +1,7 @@
 """The test suite's settings: the project's, with a key of its own and a database cache.
 
-DEBUG stays false as in production, so the suite needs a SECRET_KEY (portal.settings refuses
-to start without one); processes the tests start inherit it from the environment.
+DEBUG stays false as in production; the suite signs with a key of its own rather than one
+generated into a var directory, and the processes the tests start inherit it.
 """
 
 import os

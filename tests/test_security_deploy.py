@@ -1,5 +1,6 @@
-"""Spec 8, production: no start on the default SECRET_KEY with DEBUG off; `check --deploy` is
-clean with the production variables the README documents; a Content-Security-Policy header."""
+"""Spec 8, production: no start on the public development key with DEBUG off, never one default
+key for everybody; `check --deploy` is clean with the production variables the README documents;
+a Content-Security-Policy header."""
 
 import os
 import subprocess
@@ -42,37 +43,36 @@ def manage(tmp_path, *args, **env_vars):
     )
 
 
-@pytest.mark.parametrize("key", [None, "dev-insecure-change-me-" + "x" * 32])
-def test_without_debug_the_site_refuses_to_start_on_no_or_the_default_key(tmp_path, key):
-    result = manage(tmp_path, "check", **({"SECRET_KEY": key} if key else {}))
+def test_without_debug_the_site_refuses_to_start_on_the_public_development_key(tmp_path):
+    result = manage(tmp_path, "check", SECRET_KEY="dev-insecure-change-me-" + "x" * 32)
     assert result.returncode != 0
-    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY is the public development key" in result.stderr
 
 
 def test_debug_runs_on_the_development_key(tmp_path):
-    assert manage(tmp_path, "check", DEBUG="true").returncode == 0
+    key = "dev-insecure-change-me-" + "x" * 32
+    assert manage(tmp_path, "check", DEBUG="true", SECRET_KEY=key).returncode == 0
 
 
-def test_make_runs_dev_mode_keeps_one_generated_key(tmp_path):
-    first = manage(
-        tmp_path,
-        "shell",
-        "-c",
-        "from django.conf import settings as s; print(s.SECRET_KEY)",
-        ESERVICE_DEV="1",
-    )
-    second = manage(
-        tmp_path,
-        "shell",
-        "-c",
-        "from django.conf import settings as s; print(s.SECRET_KEY)",
-        ESERVICE_DEV="1",
-    )
+def test_without_a_secret_key_one_is_generated_per_installation_and_kept(tmp_path):
+    show = "from django.conf import settings as s; print(s.SECRET_KEY)"
+    first = manage(tmp_path, "shell", "-c", show)
+    second = manage(tmp_path, "shell", "-c", show)
     assert first.returncode == 0, first.stderr
     key = (tmp_path / "var" / "secret_key").read_text().strip()
     printed = {first.stdout.strip().splitlines()[-1], second.stdout.strip().splitlines()[-1]}
     assert printed == {key} and len(key) >= 50
+    assert "dev-insecure" not in key
     assert oct((tmp_path / "var" / "secret_key").stat().st_mode)[-3:] == "600"
+    elsewhere = manage(tmp_path / "other", "shell", "-c", show)
+    assert elsewhere.stdout.strip().splitlines()[-1] != key  # never one key for everybody
+
+
+def test_check_deploy_asks_for_a_shared_key_when_none_is_set(tmp_path):
+    variables = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **variables)
+    assert result.returncode != 0
+    assert "eservice.W001" in result.stderr
 
 
 def test_check_deploy_is_clean_with_the_documented_production_variables(tmp_path):
