@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "SECRET_KEY": "Zq7-production-like-key-with-enough-entropy-9fK2mVx8LwQe3RtY6uIo",
