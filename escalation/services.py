@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from portal.errors import Conflict, ServiceError
 from tickets.models import Ticket, TicketEvent
-from tickets.services import TicketChange, _save, lock
+from tickets.services import TicketChange, lock, save_change
 
 from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Phase, Trigger
 
@@ -127,7 +127,9 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     change.fields.add("escalation_level")
     row = timeline_event(event, actor=user if getattr(user, "pk", None) else None)
     change.events.append(row)
-    _save(change)  # the receiver in escalation.apps recomputes next_check_at for the new level
+    change.context["escalations"] = [event]  # for the event consumers (notifications)
+    # The receiver in escalation.apps recomputes next_check_at for the new level.
+    save_change(change)
     notify([event])
     return event
 
