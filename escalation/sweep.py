@@ -119,6 +119,7 @@ def _lock_due(now, batch_size) -> list[Ticket]:
         Ticket.objects.filter(pk__in=ids)
         .select_related(
             "assignee",
+            "reporter",  # the client mail of a level reached (notifications)
             "organization__contract__plan",
             "organization__contract__support_manager",
             "organization__contract__account_manager",

@@ -127,12 +127,14 @@ def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.da
     return at
 
 
+# The SLA engine reads the plan; the event consumers (notifications) the reporter and assignee.
+LOCK_JOINS = ("organization__contract__plan", "reporter", "assignee")
+
+
 def lock(ticket: Ticket) -> Ticket:
     """Re-read the row under a lock, so two agents acting at once serialise."""
     return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("organization__contract__plan")
-        .get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_JOINS).get(pk=ticket.pk)
     )
 
 
@@ -287,9 +289,7 @@ def _commenting(
 
 def _lock_many(tickets) -> dict:
     """lock() for several tickets in one query (pk order, so two batches cannot deadlock)."""
-    rows = Ticket.objects.select_for_update(of=("self",)).select_related(
-        "organization__contract__plan"
-    )
+    rows = Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_JOINS)
     pks = {ticket.pk for ticket in tickets}
     found = {t.pk: t for t in rows.filter(pk__in=pks).order_by("pk")}
     missing = pks - found.keys()
