@@ -20,6 +20,7 @@ from webhooks import services as webhooks
 
 from .models import Category, Notification, Watcher
 from .recipients import Recipient, client_people, credit_people, queue_address, staff_or_queue
+from .services import watch_cc
 
 
 def consume(changes: list) -> None:
@@ -105,6 +106,8 @@ def _iso(value: datetime.datetime | None) -> str:
 
 def _ticket(change, people) -> list[Notification]:
     ticket, actor = change.ticket, change.actor
+    if change.context.get("cc"):
+        watch_cc(ticket, change.context["cc"])  # they saw this mail: they hear of later ones
     if change.reason == "opened":
         webhooks.emit("ticket.created", ticket=ticket, at=change.at)
         return _opened(change)

@@ -152,6 +152,7 @@ def _opening(
     files=(),
     actor=None,
     follows=None,
+    cc=(),
 ) -> TicketChange:
     """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
@@ -178,6 +179,8 @@ def _opening(
     if by_staff and priority:
         ticket.triaged_at = timezone.now()
     change = TicketChange(ticket, actor, "opened", timezone.now())
+    if cc:
+        change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
     change.event("opened", note=_("Received via %s") % ticket.get_channel_display(), public=True)
     return change
 
@@ -216,6 +219,7 @@ def open_ticket(
     files=(),
     actor=None,
     follows=None,
+    cc=(),
 ) -> Ticket:
     """File an anomaly. A client's priority is a suggestion that applies until triage.
     follows: the closed ticket a new mail about it reopens as a new one (mail intake)."""
@@ -232,6 +236,7 @@ def open_ticket(
         files=files,
         actor=actor,
         follows=follows,
+        cc=cc,
     )
     return open_tickets([spec])[0]
 
@@ -263,7 +268,16 @@ def _check_comment(*, author, body, internal=False, files=(), **other):
 
 
 def _commenting(
-    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+    ticket,
+    *,
+    author,
+    body,
+    internal=False,
+    channel=Channel.WEB,
+    files=(),
+    at=None,
+    message_id="",
+    cc=(),
 ) -> tuple[Comment, TicketChange]:
     """One comment on a locked ticket: the unsaved comment, and the ticket's change after the
     status rules and ticket_changing (the SLA engine and escalation adjust the instance)."""
@@ -281,6 +295,8 @@ def _commenting(
         message_id=message_id,
     )
     change = TicketChange(ticket, author, "comment", at, comment=comment)
+    if cc:
+        change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
     if not internal:
         _after_public_comment(change, is_staff)
     ticket_changing.send(sender=Ticket, change=change)
@@ -341,7 +357,16 @@ def add_comments(specs: list[dict]) -> list[Comment]:
 
 
 def add_comment(
-    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+    ticket,
+    *,
+    author,
+    body,
+    internal=False,
+    channel=Channel.WEB,
+    files=(),
+    at=None,
+    message_id="",
+    cc=(),
 ) -> Comment:
     """A public reply or an internal note. A staff reply is the first response if none yet."""
     spec = dict(
@@ -353,6 +378,7 @@ def add_comment(
         files=files,
         at=at,
         message_id=message_id,
+        cc=cc,
     )
     return add_comments([spec])[0]
 

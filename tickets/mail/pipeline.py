@@ -492,6 +492,7 @@ def _envelope(message: InboundMessage, msg) -> parse.Envelope:
         in_reply_to=message.in_reply_to,
         references=message.references,
         auto_reason=parse.auto_reason(msg, message.from_address),
+        cc_addresses=parse.cc_addresses(msg),
     )
 
 
@@ -808,6 +809,7 @@ def _comment_spec(intake: Intake) -> dict:
         files=intake.files,
         at=min(intake.message.received_at, timezone.now()),
         message_id=intake.env.message_id,
+        cc=intake.env.cc_addresses,
     )
 
 
@@ -852,6 +854,7 @@ def _ticket_spec(intake: Intake) -> dict:
         channel=Channel.EMAIL,
         received_at=min(intake.message.received_at, timezone.now()),
         files=intake.files,
+        cc=intake.env.cc_addresses,
     )
 
 
