@@ -64,3 +64,33 @@ def use_sink(settings, sink) -> None:
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 10
+
+
+class _CountingHandler:
+    """For a sink in its own process: one line per message received (its Message-ID)."""
+
+    def __init__(self, path):
+        self.out = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        head = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+        ids = [line for line in head.split(b"\r\n") if line.lower().startswith(b"message-id:")]
+        self.out.write((ids[0].decode(errors="replace") if ids else "?") + "\n")
+        return "250 OK"
+
+
+def serve(port: int, path: str) -> None:
+    """python -m tests.smtp_sink PORT FILE: a sink process (benchmarks), until killed."""
+    controller = Controller(_CountingHandler(path), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(int(sys.argv[1]), sys.argv[2])
