@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tickets.models import OutboundMessage
 
-from .models import Notification, OptOut, Status
+from .models import ALWAYS_SENT, Notification, OptOut, Status
 from .render import build, first_mails
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,11 @@ def deliver_due(*, limit=BATCH, max_batches=1000) -> Result:
 
 
 def _opted_out(rows) -> set:
-    emails = {n.email.lower() for n in rows}
-    return set(OptOut.objects.filter(email__in=emails).values_list("email", "category"))
+    emails = {n.email.lower() for n in rows if n.category not in ALWAYS_SENT}
+    if not emails:
+        return set()
+    found = OptOut.objects.filter(email__in=emails).exclude(category__in=ALWAYS_SENT)
+    return set(found.values_list("email", "category"))
 
 
 def _send(rows) -> tuple[list, list]:

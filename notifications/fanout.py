@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from portal.db import bulk_insert
-from tickets.events import CreditChange
+from portal.db import bulk_insert, bulk_update
+from tickets.events import CreditChange, Notice
 from tickets.models import Channel, Status
 from tickets.outbound import new_message_id
 from webhooks import services as webhooks
@@ -30,8 +30,14 @@ def consume(changes: list) -> None:
     for change in changes:
         if isinstance(change, CreditChange):
             rows += _credit(change)
+        elif isinstance(change, Notice):
+            rows += _notice(change)
         else:
             rows += _ticket(change, people)
+    if people.notified:
+        from escalation.models import EscalationEvent
+
+        bulk_update(EscalationEvent, people.notified, ["notified_at", "notified_to"])
     if rows:
         bulk_insert(Notification, rows)  # the one query the outbox adds to a ticket write
         ids = [row.pk for row in rows if row.pk]
@@ -53,10 +59,11 @@ class _People:
         self.ids = {
             c.ticket.pk
             for c in changes
-            if not isinstance(c, CreditChange) and c.reason not in ("opened", "note", "recompute")
+            if hasattr(c, "reason") and c.reason not in ("opened", "note", "recompute")
         }
         self.found = None
-        self._load_reporters([c.ticket for c in changes if not isinstance(c, CreditChange)])
+        self.notified = []  # escalation events whose notices this batch records
+        self._load_reporters([c.ticket for c in changes if hasattr(c, "reason")])
 
     @staticmethod
     def _load_reporters(tickets) -> None:
@@ -188,6 +195,7 @@ def _escalations(change, people) -> list[Notification]:
             webhooks.emit("ticket.breached", ticket=ticket, at=event.at)
     rows = []
     for escalation in change.context.get("escalations", ()):
+        rows += _escalation_notice(escalation, people)
         if escalation.level < 1:
             continue
         webhooks.emit("ticket.escalated", ticket=ticket, at=escalation.fired_at)
@@ -195,6 +203,34 @@ def _escalations(change, people) -> list[Notification]:
         clients = client_people(ticket, people.of(ticket))
         rows += _rows(clients, "escalated", Category.ESCALATIONS, ticket=ticket, data=data)
     return rows
+
+
+def _escalation_notice(escalation, people) -> list[Notification]:
+    """The staff notice (contact, assignee; warnings: the team), recorded once: the event is
+    marked notified in this transaction (consume()), so escalation.services.notify() and
+    its task skip it."""
+    from escalation.notifications import notice_for
+
+    if escalation.notified_at is not None:
+        return []
+    notice = notice_for(escalation)
+    escalation.notified_at = timezone.now()
+    escalation.notified_to = [address for address, _user in notice.recipients]
+    if escalation.pk is not None:
+        people.notified.append(escalation)
+    return _notice(notice)
+
+
+NOTICE_CATEGORIES = {"oncall": Category.ONCALL}
+
+
+def _notice(notice: Notice) -> list[Notification]:
+    category = NOTICE_CATEGORIES.get(notice.kind, Category.ESCALATIONS)
+    recipients = [
+        Recipient.of(user) if user is not None else Recipient(address)
+        for address, user in notice.recipients
+    ]
+    return _rows(recipients, notice.kind, category, ticket=notice.ticket, data=notice.data)
 
 
 # Fields whose changes a client may see (TicketChange.set(public=True)) go to ticket.updated.

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.TextChoices):
-    """What a recipient can turn off. Clients see the first four, staff the rest."""
+    """What a recipient can turn off. Clients see theirs, staff theirs (escalations and
+    warnings included); on-call pages cannot be turned off."""
 
     UPDATES = "updates", _("Ticket updates (acknowledgement, status, resolution)")
     REPLIES = "replies", _("Replies on my tickets")
@@ -16,10 +17,17 @@ class Category(models.TextChoices):
     NEW_TICKETS = "new_tickets", _("New tickets (staff)")
     CLIENT_REPLIES = "client_replies", _("Client replies and reopened tickets (staff)")
     CREDIT_CLAIMS = "credit_claims", _("Credit claims (staff)")
+    ONCALL = "oncall", _("On-call pages (always sent)")
 
 
 CLIENT_CATEGORIES = (Category.UPDATES, Category.REPLIES, Category.ESCALATIONS, Category.CREDITS)
-STAFF_CATEGORIES = (Category.NEW_TICKETS, Category.CLIENT_REPLIES, Category.CREDIT_CLAIMS)
+STAFF_CATEGORIES = (
+    Category.NEW_TICKETS,
+    Category.CLIENT_REPLIES,
+    Category.ESCALATIONS,
+    Category.CREDIT_CLAIMS,
+)
+ALWAYS_SENT = (Category.ONCALL,)
 
 
 class Status(models.TextChoices):

@@ -55,6 +55,20 @@ def local_time(value: str, region: str | None) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone})"
 
 
+def _due(ticket, region) -> dict:
+    """The ticket's current deadlines in the region's local time (staff notices)."""
+    if ticket is None:
+        return {}
+    return {
+        "response": local_time(_iso(ticket.response_due_at), region),
+        "resolution": local_time(_iso(ticket.resolution_due_at), region),
+    }
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
 def _is_staff_mail(n: Notification) -> bool:
     return n.recipient is None or n.recipient.is_staff
 
@@ -90,10 +104,21 @@ def unsubscribe_url(n: Notification) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def _staff_prefix(n: Notification) -> str:
+    """What a staff notice is about, before the ticket's subject (on-call pages stand out)."""
+    if n.kind == "escalation":
+        return _("Escalation level %(level)s") % {"level": n.data.get("level", "")} + ": "
+    if n.kind == "warning":
+        return _("SLA warning") + ": "
+    if n.kind == "oncall":
+        return _("P0 outside business hours") + ": "
+    return ""
+
+
 def _subject(n: Notification, earlier: bool) -> str:
     if n.ticket_id is None:
         return _("Service credit: %(days)s day(s)") % {"days": n.data.get("days", "")}
-    subject = f"[{n.ticket.reference}] {n.ticket.subject}"
+    subject = f"[{n.ticket.reference}] {_staff_prefix(n)}{n.ticket.subject}"
     return f"Re: {subject}" if earlier else subject
 
 
@@ -116,6 +141,7 @@ def context(n: Notification) -> dict:
         "credit": n.credit,
         "link": _link(n),
         "response_due": local_time(n.data.get("response_due_at", ""), region),
+        "due": _due(ticket, region),
         "staff_mail": _is_staff_mail(n),
         "category_label": Category(n.category).label,
         "unsubscribe_url": unsubscribe_url(n),

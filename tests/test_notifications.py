@@ -271,3 +271,32 @@ def test_sweep_records_client_mail_in_its_batch(alice):
     sweep(now=TUESDAY + datetime.timedelta(days=30))
     levels = Notification.objects.filter(ticket=ticket, kind="escalated")
     assert sorted(levels.values_list("data__level", flat=True)) == [1, 2, 3]
+
+
+def test_escalation_notices_are_in_the_outbox_when_the_sweep_commits(alice, org):
+    """No task needs to survive a broker outage: the rows exist with the escalation."""
+    from escalation.sweep import sweep
+
+    csm = StaffFactory(username="csm", language="fr")
+    org.contract.support_manager = csm
+    org.contract.save()
+    with time_machine.travel(TUESDAY, tick=False):
+        ticket = open_ticket(alice, priority="P1")
+    sweep(now=TUESDAY + datetime.timedelta(hours=6, minutes=30))  # level 1 due, no task run
+    event = ticket.escalations.get(level=1)
+    assert event.notified_at is not None and event.notified_to == [csm.email]
+    notice = Notification.objects.get(ticket=ticket, kind="escalation")
+    assert (notice.email, notice.language, notice.category) == (csm.email, "fr", "escalations")
+    mails = sent()
+    assert "escaladé au niveau 1" in mails[csm.email].body
+    assert mails[csm.email].subject.startswith(f"[{ticket.reference}] Escalade niveau 1")
+
+
+def test_on_call_pages_cannot_be_turned_off(alice, charlie):
+    from escalation.notifications import send_oncall_mail
+
+    ticket = open_ticket(alice)
+    OptOut.objects.create(email=charlie.email, category="oncall")
+    send_oncall_mail(ticket, charlie)
+    assert delivery.deliver_due().skipped == 0
+    assert [m.to for m in mail.outbox if "P0" in m.subject] == [[charlie.email]]

@@ -21,9 +21,20 @@ class CreditChange:
     actor: object = None
 
 
+@dataclass
+class Notice:
+    """A staff notice another app decided to send (escalation notices and warnings, on-call
+    pages): kind names its template, recipients are (address, user or None) pairs."""
+
+    kind: str
+    ticket: object
+    recipients: list
+    data: dict
+
+
 def register_consumer(consumer) -> None:
-    """consumer(changes): called inside the writing transaction with TicketChange and
-    CreditChange objects. Registering the same function twice keeps one."""
+    """consumer(changes): called inside the writing transaction with TicketChange,
+    CreditChange and Notice objects. Registering the same function twice keeps one."""
     if consumer not in _consumers:
         _consumers.append(consumer)
 
