@@ -10,7 +10,16 @@ from .models import Notification, OptOut, Watcher
 class NotificationAdmin(admin.ModelAdmin):
     """The outbox: what is pending, what failed and why, and a retry action."""
 
-    list_display = ("id", "kind", "email", "ticket", "status", "attempts", "next_attempt_at")
+    list_display = (
+        "id",
+        "kind",
+        "email",
+        "ticket",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "error",
+    )
     list_filter = ("status", "kind", "category")
     search_fields = ("email", "message_id")
     list_select_related = ("ticket",)
@@ -18,6 +27,10 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
     actions = ("retry",)
     show_full_result_count = False
+
+    @admin.display(description=_("Last error"))
+    def error(self, obj):
+        return obj.last_error[:120]
 
     def has_add_permission(self, request):
         return False

@@ -300,3 +300,16 @@ def test_on_call_pages_cannot_be_turned_off(alice, charlie):
     send_oncall_mail(ticket, charlie)
     assert delivery.deliver_due().skipped == 0
     assert [m.to for m in mail.outbox if "P0" in m.subject] == [[charlie.email]]
+
+
+def test_admin_lists_failed_deliveries_with_their_error_and_retries_them(alice, admin_client):
+    open_ticket(alice)
+    Notification.objects.update(status=Status.FAILED, attempts=10, last_error="550 mailbox full")
+    page = admin_client.get("/admin/notifications/notification/?status__exact=failed")
+    assert page.status_code == 200 and b"550 mailbox full" in page.content
+    ids = [str(pk) for pk in Notification.objects.values_list("pk", flat=True)]
+    response = admin_client.post(
+        "/admin/notifications/notification/", {"action": "retry", "_selected_action": ids}
+    )
+    assert response.status_code == 302
+    assert delivery.deliver_due().sent == 2
