@@ -35,10 +35,12 @@ def test_a_client_adds_a_watcher_and_turns_a_category_off(page, live_server, dan
     page.click("button:has-text('Add watcher')")
     page.wait_for_selector(f".watcher-list li:has-text('{colleague.email}')")
     assert list(Watcher.objects.values_list("user__username", flat=True)) == ["eli"]
+    page.locator("#watchers").screenshot(path="/tmp/portal-watchers.png")
 
     page.goto(f"{live_server.url}/account/notifications/")
     page.uncheck("input[value=escalations]")
     page.click("button:has-text('Save')")
     page.wait_for_selector("text=Your mail preferences were saved.")
     assert not page.is_checked("input[value=escalations]")
+    page.screenshot(path="/tmp/portal-mail-preferences.png")
     assert list(OptOut.objects.values_list("email", "category")) == [(dana.email, "escalations")]
