@@ -114,20 +114,23 @@ def _iso(value: datetime.datetime | None) -> str:
 
 def _ticket(change, people) -> list[Notification]:
     ticket, actor = change.ticket, change.actor
-    if change.context.get("cc"):
-        watch_cc(ticket, change.context["cc"])  # they saw this mail: they hear of later ones
     if change.reason == "opened":
         webhooks.emit("ticket.created", ticket=ticket, at=change.at)
-        return _opened(change)
-    rows = []
-    comment = change.comment
-    if comment is not None and not comment.internal:
-        webhooks.emit("comment.public", ticket=ticket, comment=comment, at=change.at)
-        rows += _public_comment(change, people)
-    rows += _status(change, people)
-    rows += _escalations(change, people)
-    _webhook_updates(change)
-    return [r for r in rows if not _is_actor(r, actor)]
+        rows = _opened(change)
+    else:
+        rows = []
+        comment = change.comment
+        if comment is not None and not comment.internal:
+            webhooks.emit("comment.public", ticket=ticket, comment=comment, at=change.at)
+            rows += _public_comment(change, people)
+        rows += _status(change, people)
+        rows += _escalations(change, people)
+        _webhook_updates(change)
+        rows = [r for r in rows if not _is_actor(r, actor)]
+    if change.context.get("cc"):
+        # After the rows: they saw this very mail; they hear of the later changes.
+        watch_cc(ticket, change.context["cc"])
+    return rows
 
 
 def _is_actor(row, actor) -> bool:

@@ -110,3 +110,20 @@ def test_a_clients_mail_reply_to_a_notification_lands_on_the_ticket_trimmed(alic
     comment = ticket.comments.get(message_id="<alice-answer-1@acme.example>")
     assert comment.body.strip() == "Here it is, attached next time."
     assert comment.author == alice
+
+
+def test_a_colleague_cced_on_a_mail_reply_is_not_sent_that_reply_but_the_next(
+    alice, carol, ticket, settings
+):
+    raw = (
+        f"From: Alice <{alice.email}>\nTo: premier@eservice.example\nCc: {carol.email}\n"
+        f"Subject: Re: [{ticket.reference}] Replay lag\nMessage-ID: <cc-reply-1@acme.example>\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nAdding Carol.\n"
+    ).encode()
+    assert ingest(raw).reason == "reply"
+    assert [w.user for w in ticket.watchers.all()] == [carol]
+    reply_rows = Notification.objects.filter(kind__in=["reply", "client_reply"])
+    assert set(reply_rows.values_list("email", flat=True)) == {settings.SUPPORT_QUEUE_EMAILS["GMT"]}
+    services.add_comment(ticket, author=_staff(), body="Noted")
+    emails = set(Notification.objects.filter(kind="reply").values_list("email", flat=True))
+    assert emails == {alice.email, carol.email}
