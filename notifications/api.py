@@ -4,8 +4,10 @@ Both start from Ticket.objects.visible_to(user): another organization's ticket i
 """
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,5 +60,6 @@ class WatcherView(APIView):
     @extend_schema(responses={204: None}, operation_id="ticket_unwatch")
     def delete(self, request, reference, pk):
         ticket = visible_ticket(request.user, reference)
-        services.remove_watcher(ticket, pk)
+        if not services.remove_watcher(ticket, pk):
+            raise NotFound(_("No such watcher."))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -36,10 +36,10 @@ def add_watcher(ticket, *, email: str, actor) -> Watcher:
         return Watcher.objects.get(ticket=ticket, user=user)
 
 
-def remove_watcher(ticket, watcher_id) -> None:
+def remove_watcher(ticket, watcher_id) -> bool:
+    """False when the ticket has no such watcher (the API answers 404)."""
     deleted, _rows = Watcher.objects.filter(ticket=ticket, pk=watcher_id).delete()
-    if not deleted:
-        raise ServiceError(_("No such watcher."), field="id")
+    return bool(deleted)
 
 
 def watch_cc(ticket, addresses) -> list[Watcher]:

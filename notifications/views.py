@@ -74,10 +74,8 @@ def add_watcher(request, reference):
 @require_POST
 def remove_watcher(request, reference, pk):
     ticket = get_ticket(request.user, reference)
-    try:
-        services.remove_watcher(ticket, pk)
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
+    if services.remove_watcher(ticket, pk):
         messages.success(request, _("The watcher was removed."))
+    else:
+        messages.error(request, _("No such watcher."))
     return redirect("tickets:detail", reference=ticket.reference)

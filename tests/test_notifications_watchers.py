@@ -39,7 +39,7 @@ def test_a_client_adds_and_removes_a_colleague(alice, carol, ticket):
     assert client.get(url(ticket)).json() == [body]
     assert client.delete(url(ticket, f"{body['id']}/")).status_code == 204
     assert not Watcher.objects.exists()
-    assert client.delete(url(ticket, f"{body['id']}/")).status_code == 400
+    assert client.delete(url(ticket, f"{body['id']}/")).status_code == 404
 
 
 @pytest.mark.parametrize("email", ["bob@globex.example", "nobody@acme.example", "", "x"])
