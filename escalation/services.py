@@ -135,8 +135,10 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
 
 
 def notify(events) -> int:
-    """Mail each event's contact (and the assignee as a watcher). Idempotent per event:
-    notified_at is set in the same transaction that records the outbound messages."""
+    """Record the notice of each event not yet notified (its contact, the assignee as a
+    watcher) in the notification outbox. Idempotent per event: notified_at is set in the
+    transaction that records the notices. The event stream's consumer usually did it already,
+    in the escalation's own transaction; this catches events written without it."""
     from .notifications import send_event_mail
 
     sent = 0
