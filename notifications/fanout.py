@@ -141,7 +141,11 @@ def _opened(change) -> list[Notification]:
     """The acknowledgement (any channel but mail, which the intake answers in its thread)
     and the staff notice of a new ticket."""
     ticket = change.ticket
-    data = {"priority": ticket.priority, "response_due_at": _iso(ticket.response_due_at)}
+    data = {
+        "priority": ticket.priority,
+        "suggested": bool(ticket.suggested_priority and ticket.triaged_at is None),
+        "response_due_at": _iso(ticket.response_due_at),
+    }
     rows = []
     if ticket.channel != Channel.EMAIL and ticket.reporter_id:
         reporter = client_people(ticket, [])

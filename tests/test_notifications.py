@@ -60,7 +60,8 @@ def test_opening_acknowledges_the_reporter_and_tells_the_regions_queue(alice, se
     mails = sent()
     ack = mails["alice@acme.example"]
     assert ack.subject == f"[{ticket.reference}] Heatmap blank"
-    assert "P1" in ack.body and "First response due by" in ack.body
+    assert "Priority: P1 (suggested; our team confirms it at triage)" in ack.body
+    assert "First response due by" in ack.body
     assert "GMT (Europe/London)" in ack.body  # the region's local time, with its zone
     assert ack.extra_headers["Auto-Submitted"] == "auto-generated"
     assert ack.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
