@@ -1,69 +1,13 @@
-"""Escalation notices: one mail per language to the level's contact and the assignee.
-
-Recorded as OutboundMessages (kind "escalation" or "oncall") through tickets.outbound, so they
-thread like every other mail and carry Auto-Submitted: auto-generated.
+"""Escalation notices: to the level's contact and the assignee (warnings: and the support
+team), and the on-call page. This module decides who and what; the mail itself is a
+notification (templates/mail/escalation.*, warning.*, oncall.*) written to the outbox by the
+event stream's consumer (tickets.events.Notice), so it is sent, retried and threaded like
+every other mail, with Auto-Submitted: auto-generated.
 """
 
 from django.conf import settings
 
-from tickets.outbound import send_ticket_mail, ticket_subject
-
-TEXTS = {
-    "en": {
-        "subject_level": "Escalation level {level} ({role}): {subject}",
-        "subject_warning": "SLA warning: {subject}",
-        "subject_oncall": "P0 outside business hours: {subject}",
-        "intro_level": "Ticket {ref} has been escalated to level {level} — {role}.",
-        "intro_warning": "Ticket {ref} is close to its {phase} deadline.",
-        "intro_oncall": "A critical anomaly (P0) needs the on-call engineer now.",
-        "reason": "Why",
-        "organization": "Organization",
-        "priority": "Priority",
-        "response_due": "Response due",
-        "resolution_due": "Resolution due",
-        "open": "Open the ticket",
-        "none": "none",
-        "fallback": "No {role} is set for this organization: the support team receives this "
-        "notice instead.",
-        "phase_response": "response",
-        "phase_resolution": "resolution",
-    },
-    "fr": {
-        "subject_level": "Escalade niveau {level} ({role}) : {subject}",
-        "subject_warning": "Alerte SLA : {subject}",
-        "subject_oncall": "P0 hors heures ouvrées : {subject}",
-        "intro_level": "Le ticket {ref} a été escaladé au niveau {level} — {role}.",
-        "intro_warning": "Le ticket {ref} approche de son délai de {phase}.",
-        "intro_oncall": "Une Anomalie Critique (P0) requiert l'ingénieur d'astreinte "
-        "dès maintenant.",
-        "reason": "Motif",
-        "organization": "Organisation",
-        "priority": "Priorité",
-        "response_due": "Réponse attendue avant",
-        "resolution_due": "Résolution attendue avant",
-        "open": "Ouvrir le ticket",
-        "none": "aucun",
-        "fallback": "Aucun {role} n'est défini pour cette organisation : l'équipe support "
-        "reçoit cet avis à sa place.",
-        "phase_response": "réponse",
-        "phase_resolution": "résolution",
-    },
-}
-
-ROLE_FR = {
-    "Assignee and support team": "Responsable du ticket et équipe support",
-    "Customer Support Manager": "Customer Support Manager",
-    "Customer Account Manager": "Customer Account Manager",
-    "Worldwide Support Director": "WW Support Director",
-}
-
-
-def admin_link(ticket) -> str:
-    return f"{settings.SITE_URL.rstrip('/')}/admin/tickets/ticket/{ticket.pk}/change/"
-
-
-def _when(value, t) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else t["none"]
+from tickets import events
 
 
 def known_people(ticket) -> dict:
@@ -75,11 +19,6 @@ def known_people(ticket) -> dict:
         getattr(contract, "account_manager", None),
     ]
     return {p.email.lower(): p for p in people if p is not None and p.email}
-
-
-def language_of(email: str, people: dict) -> str:
-    user = people.get(email.lower())
-    return "fr" if user is not None and (user.language or "").startswith("fr") else "en"
 
 
 def recipients_of(event) -> list[str]:
@@ -97,74 +36,32 @@ def recipients_of(event) -> list[str]:
     return out
 
 
-def render(event, lang: str) -> tuple[str, str]:
-    t = TEXTS[lang]
-    ticket = event.ticket
-    role = ROLE_FR.get(event.role, event.role) if lang == "fr" else event.role
-    values = {"ref": ticket.reference, "level": event.level, "role": role}
-    values["subject"] = ticket.subject
-    values["phase"] = t[f"phase_{event.phase}"]
-    if event.level == 0:
-        subject, intro = t["subject_warning"], t["intro_warning"]
-    else:
-        subject, intro = t["subject_level"], t["intro_level"]
-    lines = [
-        intro.format(**values),
-        "",
-        f"{ticket.reference} — {ticket.subject}",
-        f"{t['organization']}: {ticket.organization.name}",
-        f"{t['priority']}: {ticket.priority}",
-        f"{t['response_due']}: {_when(ticket.response_due_at, t)}",
-        f"{t['resolution_due']}: {_when(ticket.resolution_due_at, t)}",
-        f"{t['reason']}: {event.reason}",
-    ]
-    if event.contact_missing:
-        lines += ["", t["fallback"].format(role=role)]
-    lines += ["", f"{t['open']}: {admin_link(ticket)}"]
-    return ticket_subject(ticket, subject.format(**values)), "\n".join(lines) + "\n"
+def notice_for(event) -> events.Notice:
+    """The notice of one escalation event (level 0 is the 75% warning)."""
+    people = known_people(event.ticket)
+    recipients = [(a, people.get(a.lower())) for a in recipients_of(event)]
+    data = {
+        "level": event.level,
+        "role": event.role,
+        "phase": event.phase,
+        "reason": event.reason,
+        "contact_missing": event.contact_missing,
+    }
+    kind = "warning" if event.level == 0 else "escalation"
+    return events.Notice(kind, event.ticket, recipients, data)
 
 
 def send_event_mail(event) -> list[str]:
-    """Send the notice of one escalation event; returns who it went to."""
-    people = known_people(event.ticket)
-    by_lang: dict[str, list[str]] = {}
-    recipients = recipients_of(event)
-    for address in recipients:
-        by_lang.setdefault(language_of(address, people), []).append(address)
-    for lang, to in sorted(by_lang.items()):
-        subject, body = render(event, lang)
-        send_ticket_mail(
-            ticket=event.ticket,
-            to=to,
-            subject=subject,
-            body=body,
-            kind="escalation",
-            auto_submitted="auto-generated",
-        )
-    return recipients
+    """Record the notice of one escalation event; returns who it goes to."""
+    notice = notice_for(event)
+    events.publish([notice])
+    return [address for address, _user in notice.recipients]
 
 
 def send_oncall_mail(ticket, engineer) -> None:
-    """Tell the engineer on call (or the support team when nobody is) about an urgent P0."""
-    lang = "fr" if engineer is not None and (engineer.language or "").startswith("fr") else "en"
-    t = TEXTS[lang]
-    to = [engineer.email] if engineer is not None and engineer.email else []
-    to = to or [settings.SUPPORT_TEAM_EMAIL]
-    lines = [
-        t["intro_oncall"],
-        "",
-        f"{ticket.reference} — {ticket.subject}",
-        f"{t['organization']}: {ticket.organization.name}",
-        f"{t['priority']}: {ticket.priority}",
-        f"{t['response_due']}: {_when(ticket.response_due_at, t)}",
-        "",
-        f"{t['open']}: {admin_link(ticket)}",
-    ]
-    send_ticket_mail(
-        ticket=ticket,
-        to=to,
-        subject=ticket_subject(ticket, t["subject_oncall"].format(subject=ticket.subject)),
-        body="\n".join(lines) + "\n",
-        kind="oncall",
-        auto_submitted="auto-generated",
-    )
+    """Page the engineer on call (or the support team when nobody is) about an urgent P0."""
+    if engineer is not None and engineer.email:
+        recipients = [(engineer.email, engineer)]
+    else:
+        recipients = [(settings.SUPPORT_TEAM_EMAIL, None)]
+    events.publish([events.Notice("oncall", ticket, recipients, {})])

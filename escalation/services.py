@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from portal.errors import Conflict, ServiceError
 from tickets.models import Ticket, TicketEvent
-from tickets.services import TicketChange, _save, lock
+from tickets.services import TicketChange, lock, save_change
 
 from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Phase, Trigger
 
@@ -130,14 +130,18 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     change.fields.add("escalation_level")
     row = timeline_event(event, actor=user if getattr(user, "pk", None) else None)
     change.events.append(row)
-    _save(change)  # the receiver in escalation.apps recomputes next_check_at for the new level
+    change.context["escalations"] = [event]  # for the event consumers (notifications)
+    # The receiver in escalation.apps recomputes next_check_at for the new level.
+    save_change(change)
     notify([event])
     return event
 
 
 def notify(events) -> int:
-    """Mail each event's contact (and the assignee as a watcher). Idempotent per event:
-    notified_at is set in the same transaction that records the outbound messages."""
+    """Record the notice of each event not yet notified (its contact, the assignee as a
+    watcher) in the notification outbox. Idempotent per event: notified_at is set in the
+    transaction that records the notices. The event stream's consumer usually did it already,
+    in the escalation's own transaction; this catches events written without it."""
     from .notifications import send_event_mail
 
     sent = 0

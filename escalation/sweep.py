@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from portal.db import bulk_update
 from tickets.models import Ticket, TicketEvent
+from tickets.services import TicketChange, record
 
 from . import rules as R
 from .models import Director, EscalationEvent, Trigger
@@ -118,6 +119,7 @@ def _lock_due(now, batch_size) -> list[Ticket]:
         Ticket.objects.filter(pk__in=ids)
         .select_related(
             "assignee",
+            "reporter",  # the client mail of a level reached (notifications)
             "organization__contract__plan",
             "organization__contract__support_manager",
             "organization__contract__account_manager",
@@ -145,7 +147,7 @@ def _process(tickets, now, director, result) -> list[int]:
         timeline.extend(timeline_event(e) for e in fired)
     new_ids = _insert_events(events) if events else []
     if timeline:
-        _insert_timeline(timeline)
+        record(_changes(tickets, timeline, events, now), insert=_insert_timeline)
     written_at = timezone.now()  # the row's write time, even when sweeping "as of" --now
     for ticket in tickets:
         ticket.updated_at = written_at
@@ -158,6 +160,19 @@ def _process(tickets, now, director, result) -> list[int]:
             ).values_list("id", flat=True)
         )
     return new_ids
+
+
+def _changes(tickets, timeline, events, now) -> list[TicketChange]:
+    """The batch's timeline rows as one change per ticket, for services.record(): the audit
+    rows, and the escalations really inserted (pk set) for the event consumers."""
+    by_pk = {t.pk: TicketChange(t, None, "sweep", now) for t in tickets}
+    for row in timeline:
+        by_pk[row.ticket_id].events.append(row)
+    on_pg = connection.vendor == "postgresql"  # elsewhere pks are unknown: all count
+    for event in events:
+        if not on_pg or event.pk is not None:
+            by_pk[event.ticket_id].context.setdefault("escalations", []).append(event)
+    return [change for change in by_pk.values() if change.events]
 
 
 EVENT_FIELDS = (
@@ -195,13 +210,17 @@ def _insert_events(events) -> list[int] | None:
     if connection.vendor != "postgresql":
         EscalationEvent.objects.bulk_create(events, ignore_conflicts=True)
         return None
-    return _pg_insert(
+    rows = _pg_insert(
         EscalationEvent,
         events,
         EVENT_FIELDS,
         constants={"notified_to": "'[]'::jsonb"},
-        tail="ON CONFLICT DO NOTHING RETURNING id",
+        tail="ON CONFLICT DO NOTHING RETURNING id, ticket_id, level",
     )
+    ids = {(ticket_id, level): pk for pk, ticket_id, level in rows}
+    for event in events:
+        event.pk = ids.get((event.ticket_id, event.level))
+    return [row[0] for row in rows]
 
 
 def _insert_timeline(rows) -> None:
@@ -229,7 +248,7 @@ def _pg_insert(model, objs, names, *, constants=None, tail=""):
     params = [[getattr(obj, f.attname) for obj in objs] for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()] if "RETURNING" in tail else None
+        return cursor.fetchall() if "RETURNING" in tail else None
 
 
 WRITTEN = (

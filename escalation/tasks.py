@@ -16,8 +16,9 @@ def run_sweep() -> dict:
 
 @shared_task(name="escalation.tasks.notify_events")
 def notify_events(ids) -> int:
-    """Mail the contacts of these escalation events. Safe to run twice (acks_late retries,
-    two sweeps): rows are locked and an event with notified_at is skipped."""
+    """Record the notices of these escalation events if not yet done. Safe to run twice
+    (acks_late retries, two sweeps): rows are locked and an event with notified_at is
+    skipped."""
     from .services import notify
 
     with transaction.atomic():

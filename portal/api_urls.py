@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import LogoutView, OrganizationViewSet, TokenView, UserViewSet
 from escalation.urls import api_urlpatterns as escalation_urlpatterns
+from notifications.urls import api_urlpatterns as notification_urlpatterns
 from sla.availability.api_urls import register as register_availability
 from sla.availability.api_urls import urlpatterns as availability_urlpatterns
 from tickets.api.views import AttachmentViewSet, TicketViewSet
@@ -25,6 +26,7 @@ urlpatterns = [
     # Other apps: plain views and ticket sub-resources (tickets/<reference>/escalations/)
     # go here, before the router, whose tickets/<reference>/ routes would not match them.
     *escalation_urlpatterns,
+    *notification_urlpatterns,
     *availability_urlpatterns,
     *router.urls,
 ]

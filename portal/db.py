@@ -32,3 +32,37 @@ def bulk_update(model, objs, names) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def bulk_insert(model, objs, names=None) -> None:
+    """``Model.objects.bulk_create(objs)`` for a few rows on a hot path, as one plain
+    INSERT … VALUES … RETURNING id on PostgreSQL; sets each object's pk.
+
+    bulk_create's per-call Python work (about 1.5 ms here) outweighs the write of two or
+    three rows (0.5 ms): the notification outbox adds this to every ticket write.
+    names: the concrete fields to write (default: all but the auto pk); values go through
+    each field's pre_save() and get_db_prep_save(), as bulk_create's do.
+    """
+    objs = list(objs)
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = [meta.get_field(n) for n in names] if names else meta.concrete_fields
+    fields = [f for f in fields if f is not meta.pk]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Only identifiers from the model's metadata are interpolated; values are params.
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * len(objs))} RETURNING {qn(meta.pk.column)}"
+    )
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = connection.alias

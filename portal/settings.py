@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "sla.availability",
     "escalation",
     "webhooks",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,14 @@ INTAKE_ADDRESSES = {
     "premier": "platinum",
     "support": "standard",
 }
+# Staff mail about a region's tickets that nobody is assigned to (notifications.fanout).
+SUPPORT_QUEUE_EMAILS = {
+    region: env.str(f"SUPPORT_QUEUE_EMAIL_{region.replace('-', '_')}", default=SUPPORT_TEAM_EMAIL)
+    for region in ("GMT", "US-EST", "US-PST")
+}
+# Queue the delivery task when a notification's transaction commits; beat re-drives anyway.
+NOTIFICATIONS_QUEUE_ON_COMMIT = env.bool("NOTIFICATIONS_QUEUE_ON_COMMIT", default=True)
+NOTIFICATIONS_REDRIVE_SECONDS = env.float("NOTIFICATIONS_REDRIVE_SECONDS", default=30)
 SUPPORT_PHONE_NUMBERS = {
     "GMT": "+44 20 3000 0000",
     "US-EST": "+1 212 555 0100",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("mail/", include("tickets.mail.urls")),
     path("", include("sla.availability.urls")),
     path("", include("escalation.urls")),
+    path("", include("notifications.urls")),
     path("", include("tickets.urls")),
 ]
 

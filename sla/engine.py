@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Plan
 from tickets.models import ACTIVE_STATUSES, Status, Ticket, TicketEvent
+from tickets.services import TicketChange, record
 
 from . import business_time as bt
 from .calendars import REGIONS, region_calendar
@@ -595,7 +596,13 @@ def _recompute_batch(pks: Iterable[int], now, result: RecomputeResult) -> None:
             changed.append(ticket)
             events.append(_recomputed_event(ticket, moved, now))
     Ticket.objects.bulk_update(changed, [*SLA_FIELDS, "next_check_at"])
-    TicketEvent.objects.bulk_create([e for e in events if e is not None])
+    record(
+        [
+            TicketChange(e.ticket, None, "recompute", now, events=[e])
+            for e in events
+            if e is not None
+        ]
+    )
 
 
 def _targets_for(rows) -> _TARGET_CACHE_TYPE:

@@ -5,6 +5,7 @@ from django.test import RequestFactory
 
 from escalation.models import EscalationEvent
 from escalation.sweep import sweep
+from notifications.delivery import deliver_due
 from tests.api_fixtures import api_for
 from tests.test_escalation_sweep import DUE, WARN, open_p1
 from tickets.models import OutboundMessage, TicketEvent
@@ -34,6 +35,7 @@ def test_client_escalates_one_level_at_a_time_then_409(alice, django_capture_on_
     ticket.refresh_from_db()
     assert ticket.escalation_level == 3
     assert ticket.escalations.count() == 3
+    deliver_due()  # the notices wait in the outbox until the worker sends them
     assert OutboundMessage.objects.filter(ticket=ticket, kind="escalation").count() == 3
     assert TicketEvent.objects.filter(ticket=ticket, kind="escalation", public=True).count() == 3
 

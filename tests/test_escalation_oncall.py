@@ -7,6 +7,7 @@ import time_machine
 from django.template.loader import render_to_string
 
 from escalation.models import OnCallShift, on_call_for
+from notifications.delivery import deliver_due
 from tests.factories import StaffFactory
 from tickets import services
 from tickets.models import OutboundMessage
@@ -28,13 +29,15 @@ def oncall(db):
 
 def open_at(user, at, priority, capture):
     with time_machine.travel(at, tick=False), capture(execute=True):
-        return services.open_ticket(
+        ticket = services.open_ticket(
             organization=user.organization,
             reporter=user,
             subject="Replay down",
             description="Nothing plays.",
             priority=priority,
         )
+    deliver_due()  # pages go through the notification outbox like every mail
+    return ticket
 
 
 def test_on_call_for_finds_the_shift(oncall):
@@ -71,6 +74,7 @@ def test_reclassified_to_p0_at_night_pages_once(
     with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
         services.triage(ticket, priority="P0", actor=charlie)
         services.triage(ticket, priority="P0", actor=charlie)  # unchanged: no second page
+    deliver_due()
     assert OutboundMessage.objects.filter(ticket=ticket, kind="oncall").count() == 1
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from portal.db import bulk_update
 from portal.errors import ServiceError
 
+from . import events as domain_events
 from .models import (
     ACTIVE_STATUSES,
     Attachment,
@@ -21,7 +22,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .signals import comment_added, ticket_changed, ticket_changing
+from .signals import ticket_changed, ticket_changing
 from .validators import check_attachment, check_attachments, clean_filename
 
 # Allowed status moves; reopening a closed ticket is staff-only (see reopen()).
@@ -44,6 +45,10 @@ class TicketChange:
     at: datetime.datetime
     fields: set = field(default_factory=set)
     events: list = field(default_factory=list)
+    # The comment this change added (public reply or internal note), for the consumers.
+    comment: object = None
+    # What other apps attach for the consumers (escalation events, the paging decision).
+    context: dict = field(default_factory=dict)
 
     def set(self, name, value, *, public=True, action="changed"):
         old = getattr(self.ticket, name)
@@ -78,25 +83,30 @@ def _as_text(value) -> str:
     return str(getattr(value, "username", value))
 
 
-def _save(change: TicketChange) -> Ticket:
-    """Let the SLA engine adjust an existing ticket, then write the row and its events."""
+def save_change(change: TicketChange) -> Ticket:
+    """Let the SLA engine adjust an existing ticket, then write the row and its events.
+    Public for the other apps' verbs (escalation requests); the caller holds lock()."""
     ticket = change.ticket
     ticket_changing.send(sender=Ticket, change=change)
     if change.fields:
         ticket.save(update_fields=sorted(change.fields | {"updated_at"}))
-    _record([change])
+    record([change])
     return ticket
 
 
-def _record(changes: list[TicketChange]) -> None:
-    """Every write path's last step: the changes' events in one INSERT, and ticket_changed
-    for each once the transaction commits."""
+def record(changes: list[TicketChange], *, insert=None) -> None:
+    """Every write path's last step: the changes' events in one INSERT (``insert``, default
+    bulk_create: the sweep passes its own), the domain-event consumers (tickets.events:
+    notifications, webhooks) in the same transaction, and ticket_changed for each change
+    once the transaction commits."""
     events = []
     for change in changes:
         for event in change.events:
             event.ticket = change.ticket
         events += change.events
-    TicketEvent.objects.bulk_create(events)
+    if events:
+        (insert or TicketEvent.objects.bulk_create)(events)
+    domain_events.publish(changes)
     for change in changes:
         transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
 
@@ -117,12 +127,14 @@ def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.da
     return at
 
 
+# The SLA engine reads the plan; the event consumers (notifications) the reporter and assignee.
+LOCK_JOINS = ("organization__contract__plan", "reporter", "assignee")
+
+
 def lock(ticket: Ticket) -> Ticket:
     """Re-read the row under a lock, so two agents acting at once serialise."""
     return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("organization__contract__plan")
-        .get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_JOINS).get(pk=ticket.pk)
     )
 
 
@@ -139,6 +151,8 @@ def _opening(
     user_agent="",
     files=(),
     actor=None,
+    follows=None,
+    cc=(),
 ) -> TicketChange:
     """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
@@ -160,10 +174,13 @@ def _opening(
         channel=channel,
         received_at=received_at,
         user_agent=(user_agent or "")[:500],
+        follows=follows,
     )
     if by_staff and priority:
         ticket.triaged_at = timezone.now()
     change = TicketChange(ticket, actor, "opened", timezone.now())
+    if cc:
+        change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
     change.event("opened", note=_("Received via %s") % ticket.get_channel_display(), public=True)
     return change
 
@@ -181,7 +198,7 @@ def open_tickets(specs: list[dict]) -> list[Ticket]:
     for change in changes:
         ticket_changing.send(sender=Ticket, change=change)
     tickets = Ticket.objects.bulk_create([change.ticket for change in changes])
-    _record(changes)
+    record(changes)
     for spec, ticket in zip(specs, tickets, strict=True):
         for f in spec.get("files", ()):
             add_attachment(ticket, f, uploaded_by=spec["reporter"])
@@ -201,8 +218,11 @@ def open_ticket(
     user_agent="",
     files=(),
     actor=None,
+    follows=None,
+    cc=(),
 ) -> Ticket:
-    """File an anomaly. A client's priority is a suggestion that applies until triage."""
+    """File an anomaly. A client's priority is a suggestion that applies until triage.
+    follows: the closed ticket a new mail about it reopens as a new one (mail intake)."""
     spec = dict(
         organization=organization,
         reporter=reporter,
@@ -215,6 +235,8 @@ def open_ticket(
         user_agent=user_agent,
         files=files,
         actor=actor,
+        follows=follows,
+        cc=cc,
     )
     return open_tickets([spec])[0]
 
@@ -246,7 +268,16 @@ def _check_comment(*, author, body, internal=False, files=(), **other):
 
 
 def _commenting(
-    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+    ticket,
+    *,
+    author,
+    body,
+    internal=False,
+    channel=Channel.WEB,
+    files=(),
+    at=None,
+    message_id="",
+    cc=(),
 ) -> tuple[Comment, TicketChange]:
     """One comment on a locked ticket: the unsaved comment, and the ticket's change after the
     status rules and ticket_changing (the SLA engine and escalation adjust the instance)."""
@@ -263,7 +294,9 @@ def _commenting(
         created_at=at,
         message_id=message_id,
     )
-    change = TicketChange(ticket, author, "comment", at)
+    change = TicketChange(ticket, author, "comment", at, comment=comment)
+    if cc:
+        change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
     if not internal:
         _after_public_comment(change, is_staff)
     ticket_changing.send(sender=Ticket, change=change)
@@ -272,9 +305,7 @@ def _commenting(
 
 def _lock_many(tickets) -> dict:
     """lock() for several tickets in one query (pk order, so two batches cannot deadlock)."""
-    rows = Ticket.objects.select_for_update(of=("self",)).select_related(
-        "organization__contract__plan"
-    )
+    rows = Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_JOINS)
     pks = {ticket.pk for ticket in tickets}
     found = {t.pk: t for t in rows.filter(pk__in=pks).order_by("pk")}
     missing = pks - found.keys()
@@ -284,8 +315,8 @@ def _lock_many(tickets) -> dict:
 
 
 def _write_changes(changes: list[TicketChange]) -> None:
-    """_save()'s writes for changes already through ticket_changing: the changed tickets in
-    one UPDATE (of the fields any of them changed, plus updated_at), then _record(). A ticket
+    """save_change()'s writes for changes already through ticket_changing: the changed tickets in
+    one UPDATE (of the fields any of them changed, plus updated_at), then record(). A ticket
     changed several times is written once, with its final values."""
     changed, names = {}, set()
     for change in changes:
@@ -297,7 +328,7 @@ def _write_changes(changes: list[TicketChange]) -> None:
         for ticket in changed.values():
             ticket.updated_at = now
         bulk_update(Ticket, changed.values(), sorted(names | {"updated_at"}))
-    _record(changes)
+    record(changes)
 
 
 @transaction.atomic
@@ -322,13 +353,20 @@ def add_comments(specs: list[dict]) -> list[Comment]:
         for f in spec.get("files", ()):
             add_attachment(comment.ticket, f, uploaded_by=spec["author"], comment=comment)
     _write_changes(changes)
-    for comment in comments:
-        transaction.on_commit(partial(comment_added.send, sender=Comment, comment=comment))
     return comments
 
 
 def add_comment(
-    ticket, *, author, body, internal=False, channel=Channel.WEB, files=(), at=None, message_id=""
+    ticket,
+    *,
+    author,
+    body,
+    internal=False,
+    channel=Channel.WEB,
+    files=(),
+    at=None,
+    message_id="",
+    cc=(),
 ) -> Comment:
     """A public reply or an internal note. A staff reply is the first response if none yet."""
     spec = dict(
@@ -340,8 +378,25 @@ def add_comment(
         files=files,
         at=at,
         message_id=message_id,
+        cc=cc,
     )
     return add_comments([spec])[0]
+
+
+@transaction.atomic
+def add_system_note(ticket, text: str, *, channel=Channel.EMAIL) -> Comment:
+    """An internal note the product writes itself (no author): the mail intake's refused
+    attachments, a follow-up link. Recorded like every other change; never sent to clients."""
+    comment = Comment.objects.create(
+        ticket=ticket,
+        author=None,
+        body=text,
+        internal=True,
+        channel=channel,
+        created_at=timezone.now(),
+    )
+    record([TicketChange(ticket, None, "note", comment.created_at, comment=comment)])
+    return comment
 
 
 def _after_public_comment(change: TicketChange, by_staff: bool) -> None:
@@ -370,7 +425,7 @@ def triage(ticket, *, priority, actor) -> Ticket:
     if ticket.status == Status.NEW:
         change.set("status", Status.OPEN)
     if changed or change.fields:
-        _save(change)
+        save_change(change)
     return ticket
 
 
@@ -388,7 +443,7 @@ def start_diagnosis(ticket, *, actor, at=None) -> Ticket:
     if ticket.status == Status.NEW:
         change.set("status", Status.OPEN)
     if change.fields:
-        _save(change)
+        save_change(change)
     return ticket
 
 
@@ -405,7 +460,7 @@ def resolve(ticket, *, actor, at=None, resolution="") -> Ticket:
     change.set("resolved_at", at, action="resolved")
     if resolution:
         change.set("resolution", resolution)
-    _save(change)
+    save_change(change)
     return ticket
 
 
@@ -432,7 +487,7 @@ def reopen(ticket, *, actor, reason="") -> Ticket:
         raise ServiceError(_("This ticket is closed; please open a new one."), field="status")
     change = TicketChange(ticket, actor, "reopen", timezone.now())
     _reopen(change, reason)
-    _save(change)
+    save_change(change)
     return ticket
 
 
@@ -459,7 +514,7 @@ def set_status(ticket, *, status, actor) -> Ticket:
         change.set("status", status)
     if status == Status.CLOSED:
         change.set("closed_at", change.at, public=False)
-    _save(change)
+    save_change(change)
     return ticket
 
 
@@ -470,7 +525,7 @@ def assign(ticket, *, assignee, actor) -> Ticket:
     ticket = lock(ticket)
     change = TicketChange(ticket, actor, "assign", timezone.now())
     if change.set("assignee", assignee, public=False, action="assigned"):
-        _save(change)
+        save_change(change)
     return ticket
 
 
@@ -484,7 +539,7 @@ def set_exclusion(ticket, *, excluded: bool, reason="", actor) -> Ticket:
     change.set("excluded", excluded, action="excluded" if excluded else "included")
     change.set("exclusion_reason", reason.strip() if excluded else "")
     if change.fields:
-        _save(change)
+        save_change(change)
     return ticket
 
 
@@ -497,5 +552,5 @@ def update_details(ticket, *, actor, **values) -> Ticket:
         if name in values:
             change.set(name, values[name], public=False)
     if change.fields:
-        _save(change)
+        save_change(change)
     return ticket

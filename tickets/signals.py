@@ -6,6 +6,3 @@ ticket_changing = Signal()
 
 # Sent after commit with the ticket and the change; escalation and notifications listen.
 ticket_changed = Signal()
-
-# Sent after commit when a comment is added (notifications listen).
-comment_added = Signal()

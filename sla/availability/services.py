@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Contract, Organization
 from portal.errors import Conflict, ServiceError
+from tickets import events
 from tickets.models import Priority, Ticket
 
 from . import intervals
@@ -323,10 +324,17 @@ def _auto_refused(credit) -> bool:
     return credit.status == CreditStatus.REFUSED and credit.decided_by_id is None
 
 
+def _publish(credit, action, actor=None) -> None:
+    """The credit's domain event (tickets.events): notifications and webhooks read it."""
+    events.publish([events.CreditChange(credit, action, actor)])
+
+
 def _create_credit(**values) -> ServiceCredit:
     try:
         with transaction.atomic():
-            return ServiceCredit.objects.create(**values)
+            credit = ServiceCredit.objects.create(**values)
+            _publish(credit, "created")
+            return credit
     except IntegrityError:
         # Another worker created it first (unique per ticket / per org-month): keep theirs.
         lookup = (
@@ -407,6 +415,7 @@ def claim(credit, *, user, now=None) -> ServiceCredit:
     credit.claimed_at = now
     credit.claimed_by = user
     credit.save(update_fields=["status", "claimed_at", "claimed_by"])
+    _publish(credit, "claimed", user)
     return credit
 
 
@@ -416,6 +425,7 @@ def _decide(credit, status, actor, note):
     credit.decided_by = actor
     credit.decision_note = note or ""
     credit.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    _publish(credit, status, actor)
 
 
 def _lock_claimed(credit) -> ServiceCredit:

@@ -200,11 +200,10 @@ class TicketCreateSerializer(serializers.Serializer):
     received_at = PastDateTimeField(
         required=False, help_text=_("Staff only: when the call came in (past, with offset).")
     )
-    reporter = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=User.objects.filter(is_staff=False),
+    reporter = serializers.CharField(
         required=False,
-        help_text=_("Staff only: the client who called (username)."),
+        max_length=254,
+        help_text=_("Staff only: the client who called (email, or username), of the organization."),
     )
     attachments = _files_field()
 
@@ -223,12 +222,23 @@ class TicketCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"organization": [_("Staff must say which organization the ticket is for.")]}
             )
-        reporter = attrs.get("reporter")
-        if reporter is not None and reporter.organization_id != org.pk:
+        if attrs.get("reporter"):
+            attrs["reporter"] = self._reporter(org, attrs["reporter"].strip())
+        else:
+            attrs.pop("reporter", None)
+        return attrs
+
+    @staticmethod
+    def _reporter(org, value):
+        """The client of that organization with this email (or username)."""
+        clients = User.objects.filter(is_staff=False, organization=org)
+        lookup = {"email__iexact": value} if "@" in value else {"username": value}
+        reporter = clients.filter(**lookup).order_by("pk").first()
+        if reporter is None:
             raise serializers.ValidationError(
                 {"reporter": [_("This user does not belong to the organization.")]}
             )
-        return attrs
+        return reporter
 
 
 class CommentSerializer(ModelSerializer):

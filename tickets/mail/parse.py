@@ -41,6 +41,7 @@ class Envelope:
     in_reply_to: str
     references: list
     auto_reason: str = ""
+    cc_addresses: list = field(default_factory=list)
 
 
 @dataclass
@@ -157,7 +158,13 @@ def envelope(raw: bytes, msg=None) -> Envelope:
         in_reply_to=in_reply_to[0] if in_reply_to else "",
         references=message_ids(_header(msg, "References")),
         auto_reason=auto_reason(msg, address),
+        cc_addresses=cc_addresses(msg),
     )
+
+
+def cc_addresses(msg) -> list[str]:
+    """The Cc: addresses (lower case): those of the ticket's organization become watchers."""
+    return [a for _, a in _addresses(msg, "Cc")]
 
 
 def display_name(msg) -> str:

@@ -545,6 +545,7 @@ def _envelope(message: InboundMessage, msg) -> parse.Envelope:
         in_reply_to=message.in_reply_to,
         references=message.references,
         auto_reason=parse.auto_reason(msg, message.from_address),
+        cc_addresses=parse.cc_addresses(msg),
     )
 
 
@@ -861,6 +862,7 @@ def _comment_spec(intake: Intake) -> dict:
         files=intake.files,
         at=min(intake.message.received_at, timezone.now()),
         message_id=intake.env.message_id,
+        cc=intake.env.cc_addresses,
     )
 
 
@@ -890,14 +892,7 @@ def _note_refused(ticket: Ticket, refused: list) -> None:
 
 def _system_note(ticket: Ticket, text: str) -> Comment:
     # services.add_comment requires a staff author for internal notes; the pipeline has none.
-    return Comment.objects.create(
-        ticket=ticket,
-        author=None,
-        body=text,
-        internal=True,
-        channel=Channel.EMAIL,
-        created_at=timezone.now(),
-    )
+    return services.add_system_note(ticket, text, channel=Channel.EMAIL)
 
 
 def _ticket_spec(intake: Intake) -> dict:
@@ -912,19 +907,18 @@ def _ticket_spec(intake: Intake) -> dict:
         channel=Channel.EMAIL,
         received_at=min(intake.message.received_at, timezone.now()),
         files=intake.files,
+        cc=intake.env.cc_addresses,
     )
 
 
 def _new_ticket(intake: Intake, follows: Ticket | None = None) -> None:
-    ticket = services.open_ticket(**_ticket_spec(intake))
+    ticket = services.open_ticket(**_ticket_spec(intake), follows=follows)
     _after_opening(intake, ticket, follows)
 
 
 def _after_opening(intake: Intake, ticket: Ticket, follows: Ticket | None = None) -> None:
     notes = []
     if follows is not None:
-        Ticket.objects.filter(pk=ticket.pk).update(follows=follows)
-        ticket.follows = follows
         notes.append(f"Follows {follows.reference}, which was {follows.status}.")
     plan = _plan_slug(intake.organization)
     if intake.queue and plan and intake.queue != plan:
