@@ -127,6 +127,7 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
     env = {k: v for k, v in os.environ.items() if k not in drop}
     port = free_port()
     env.update(ESERVICE_VAR_DIR=str(tmp_path / "var"), PORT=str(port), HOST="127.0.0.1")
+    env["PYTHON"] = sys.executable  # as `make run` passes it: the interpreter under test
     out = tmp_path / "run-all.log"
     run_all = subprocess.Popen(
         ["bash", str(ROOT / "scripts" / "run-all")],
