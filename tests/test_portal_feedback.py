@@ -6,6 +6,7 @@ import datetime
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from tests.factories import ClientFactory, StaffFactory
 from tickets import client_actions, services
@@ -21,6 +22,13 @@ COOLDOWN = 30
 @pytest.fixture(autouse=True)
 def _cooldown(settings):
     settings.CLIENT_ACTION_COOLDOWN_SECONDS = COOLDOWN
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """A French request leaves its language active in this thread; the next test reads it."""
+    yield
+    translation.deactivate()
 
 
 def open_ticket(user, subject="Heatmap blank", at=T0):
@@ -356,3 +364,44 @@ def test_the_filing_form_states_the_limits_up_front_and_says_when_files_were_los
         },
     )
     assert "please choose them again" in response.content.decode()
+
+
+# --- French -------------------------------------------------------------------------------
+
+
+def test_french_ticket_page_words_the_sla_badge_timeline_and_activity(client, alice, charlie):
+    ticket = open_ticket(alice)
+    staff_reply(ticket, charlie)
+    resolved(ticket, charlie)
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+    with time_machine.travel(T0 + datetime.timedelta(hours=3), tick=False):
+        html = client.get(f"/tickets/{ticket.reference}/").content.decode()
+    assert "délai démarré (heures ouvrées, région GMT), réponse attendue le" in html
+    assert "première réponse le mar 10 mars 2026 11:00 GMT" in html
+    assert "Reçu via Portail web" in html or "Reçu via" in html
+    assert "Le problème est-il résolu ?" in html
+    assert "clock started" not in html and "first response at" not in html
+
+
+def test_events_are_stored_as_codes_and_worded_when_read(alice, charlie):
+    from tickets.event_text import describe
+
+    ticket = open_ticket(alice)
+    staff_reply(ticket, charlie)
+    event = ticket.events.get(kind="sla", action="first_response")
+    assert event.params["at"].startswith("2026-03-10T11:00")
+    with translation.override("fr"):
+        assert describe(event).startswith("première réponse le")
+    with translation.override("en"):
+        assert describe(event).startswith("first response at")
+
+
+def test_french_status_chart_keeps_dots_in_svg_numbers(client, alice):
+    import re
+
+    client.force_login(alice)
+    client.cookies["django_language"] = "fr"
+    html = client.get("/status/").content.decode()
+    attributes = re.findall(r'\s(?:x|y|x1|x2|y1|y2|width|height)="([^"]*)"', html)
+    assert attributes and not [a for a in attributes if "," in a]

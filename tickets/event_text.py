@@ -9,7 +9,7 @@ rows written before `params` existed fall back to their stored English note.
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from .models import Channel, Priority, Status, TicketEvent
 
@@ -27,7 +27,9 @@ def moment(value) -> str:
         value = parse_datetime(value)
     if value is None:
         return "—"
-    return formats.date_format(timezone.localtime(value), "D j M Y H:i T")
+    # The format is translated: French wants the month's full name ("mars", not "Mar").
+    pattern = pgettext("deadline date format", "D j M Y H:i T")
+    return formats.date_format(timezone.localtime(value), pattern)
 
 
 def duration_text(minutes: int, *, business: bool = False) -> str:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
 from portal.errors import ServiceError
@@ -131,10 +132,10 @@ class ReplyForm(AttachmentsMixin, forms.Form):
 # The list's tabs: what a client looks for first. "Open" keeps everything still in progress
 # (including what waits for the client); resolved and closed tickets stay one click away.
 TABS = {
-    "open": (_("Open"), (Status.NEW, Status.OPEN, Status.PENDING)),
-    "waiting": (_("Waiting for you"), (Status.PENDING,)),
-    "resolved": (_("Resolved"), (Status.RESOLVED, Status.CLOSED)),
-    "all": (_("All"), ()),
+    "open": (pgettext_lazy("tickets tab", "Open"), (Status.NEW, Status.OPEN, Status.PENDING)),
+    "waiting": (pgettext_lazy("tickets tab", "Waiting for you"), (Status.PENDING,)),
+    "resolved": (pgettext_lazy("tickets tab", "Resolved"), (Status.RESOLVED, Status.CLOSED)),
+    "all": (pgettext_lazy("tickets tab", "All"), ()),
 }
 
 
