@@ -24,13 +24,6 @@ def _cooldown(settings):
     settings.CLIENT_ACTION_COOLDOWN_SECONDS = COOLDOWN
 
 
-@pytest.fixture(autouse=True)
-def _english_afterwards():
-    """A French request leaves its language active in this thread; the next test reads it."""
-    yield
-    translation.deactivate()
-
-
 def open_ticket(user, subject="Heatmap blank", at=T0):
     with time_machine.travel(at, tick=False):
         return services.open_ticket(
@@ -405,3 +398,42 @@ def test_french_status_chart_keeps_dots_in_svg_numbers(client, alice):
     html = client.get("/status/").content.decode()
     attributes = re.findall(r'\s(?:x|y|x1|x2|y1|y2|width|height)="([^"]*)"', html)
     assert attributes and not [a for a in attributes if "," in a]
+
+
+# --- statement ----------------------------------------------------------------------------
+
+
+def test_statement_pdf_has_a_header_and_page_x_of_y_on_every_page(client, alice, org):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.factories import TicketFactory
+
+    for i in range(60):
+        TicketFactory(
+            organization=org,
+            subject=f"Replay lag <b>#{i}</b> & more",
+            received_at=T0 + datetime.timedelta(hours=i),
+        )
+    client.force_login(alice)
+    with time_machine.travel(datetime.datetime(2026, 4, 2, tzinfo=datetime.UTC), tick=False):
+        response = client.get("/statements/2026-03.pdf")
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        text = page.extract_text()
+        assert f"SLA statement — {org.name}" in text
+        assert f"Page {number} of {len(pages)}" in text
+    assert "Replay lag <b>#0</b> & more" in pages[0].extract_text()  # escaped, shown as typed
+
+
+def test_statement_page_formats_percent_and_minutes(client, alice):
+    client.force_login(alice)
+    with time_machine.travel(datetime.datetime(2026, 4, 2, tzinfo=datetime.UTC), tick=False):
+        html = client.get("/statements/2026-03/").content.decode()
+        client.cookies["django_language"] = "fr"
+        french = client.get("/statements/2026-03/").content.decode()
+    assert "100.00\xa0%" in html and "99.50\xa0%" in html
+    assert "\xa0min" in html
+    assert "100,00\xa0%" in french
