@@ -38,4 +38,4 @@ def _check_portal_request(user, ticket) -> None:
         raise ServiceError(
             _("This ticket is resolved: reopen it, or open a new one, if you still need help.")
         )
-    check_cooldown(user, ticket)
+    check_cooldown(user, ticket, "escalated")

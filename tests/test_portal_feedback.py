@@ -298,7 +298,7 @@ def test_staff_are_never_cooled_down(alice, charlie):
     ticket = open_ticket(alice)
     TicketEvent.objects.create(ticket=ticket, at=T0, actor=charlie, action="escalated")
     with time_machine.travel(T0, tick=False):
-        client_actions.check_cooldown(charlie, ticket)
+        client_actions.check_cooldown(charlie, ticket, "escalated")
 
 
 # --- attachments --------------------------------------------------------------------------

@@ -35,9 +35,10 @@ def mark_viewed(user, ticket: Ticket, at: datetime.datetime | None = None) -> No
     )
 
 
-def check_cooldown(user, ticket: Ticket, now: datetime.datetime | None = None) -> None:
+def check_cooldown(user, ticket: Ticket, action: str, now: datetime.datetime | None = None) -> None:
     """Refuse a client's request made within CLIENT_ACTION_COOLDOWN_SECONDS of their previous
-    one on the same ticket (a double click, or a burst that would page people again).
+    request of the same kind on the same ticket (a double click, or a burst that would page
+    people again); `action` is the audit code the request writes (COOLED_ACTIONS).
 
     Staff are never cooled down. The previous request is read from the audit trail, so every
     process sees the same answer without a shared cache.
@@ -48,7 +49,7 @@ def check_cooldown(user, ticket: Ticket, now: datetime.datetime | None = None) -
     now = now or timezone.now()
     since = now - datetime.timedelta(seconds=seconds)
     last = (
-        TicketEvent.objects.filter(ticket=ticket, actor=user, action__in=COOLED_ACTIONS)
+        TicketEvent.objects.filter(ticket=ticket, actor=user, action=action)
         .filter(at__gt=since)
         .order_by("-at")
         .values_list("at", flat=True)
@@ -80,7 +81,7 @@ def confirm_resolution(ticket: Ticket, *, actor) -> Ticket:
     ticket = lock(ticket)
     if ticket.status != Status.RESOLVED:
         raise ServiceError(_("Only a resolved ticket can be confirmed."), field="status")
-    check_cooldown(actor, ticket)
+    check_cooldown(actor, ticket, "confirmed")
     change = TicketChange(ticket, actor, "confirm", timezone.now())
     change.set("status", Status.CLOSED, action="confirmed")
     change.set("closed_at", change.at, public=False)
@@ -96,7 +97,7 @@ def rate(ticket: Ticket, *, actor, rating, comment: str = "") -> SatisfactionRat
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
         raise ServiceError(_("You can rate a ticket once it is resolved."), field="rating")
     score = _score(rating)
-    check_cooldown(actor, ticket)
+    check_cooldown(actor, ticket, "rated")
     if SatisfactionRating.objects.filter(ticket=ticket).exists():
         raise ServiceError(_("This ticket has already been rated."), field="rating")
     now = timezone.now()

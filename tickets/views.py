@@ -271,7 +271,7 @@ def ticket_confirm(request, reference):
 @require_POST
 def ticket_reopen(request, reference):
     def reopen(ticket):
-        client_actions.check_cooldown(request.user, ticket)
+        client_actions.check_cooldown(request.user, ticket, "reopened")
         services.reopen(ticket, actor=request.user, reason=request.POST.get("reason", ""))
 
     return _client_request(
