@@ -184,6 +184,8 @@ def test_confirming_closes_the_ticket_and_records_who(client, alice, charlie):
     assert ticket.status == Status.CLOSED and ticket.closed_at is not None
     assert ticket.events.filter(action="confirmed", actor=alice).exists()
     assert "closed" in str(list(response.context["messages"])[0])
+    activity = [row["text"] for row in response.context["activity"]]
+    assert "The client confirmed the resolution; the ticket is closed." in activity
 
 
 def test_reopening_goes_through_the_reopen_service_with_the_reason(client, alice, charlie):

@@ -53,6 +53,8 @@ def describe(event: TicketEvent) -> str:
     """The sentence for one event; "" for an event another one of its change already tells."""
     if event.kind == TicketEvent.Kind.SLA:
         return describe_sla(event)
+    if event.action == "confirmed":
+        return _("The client confirmed the resolution; the ticket is closed.")
     if event.field in CHOICE_FIELDS:
         choices, name = CHOICE_FIELDS[event.field]
         labels = dict(choices.choices)
