@@ -439,3 +439,13 @@ def test_statement_page_formats_percent_and_minutes(client, alice):
     assert "100.00\xa0%" in html and "99.50\xa0%" in html
     assert "\xa0min" in html
     assert "100,00\xa0%" in french
+
+
+def test_a_colleagues_reopen_is_not_support_activity(client, alice, org, charlie):
+    colleague = ClientFactory(username="carol", organization=org)
+    ticket = resolved(open_ticket(alice), charlie)
+    client.force_login(alice)
+    view(client, ticket, at=T0 + datetime.timedelta(hours=3))
+    with time_machine.travel(T0 + datetime.timedelta(hours=4), tick=False):
+        services.reopen(ticket, actor=colleague, reason="Back again")
+    assert not list_rows(client)[ticket.reference].unread

@@ -67,12 +67,12 @@ class TicketQuerySet(models.QuerySet):
 
     def with_unread_for(self, user):
         """Annotate what the portal list's unread marker compares (Ticket.unread): the last
-        public staff reply, the last public status change by someone else, and when `user`
+        public staff reply, the last public status change by staff, and when `user`
         last opened the ticket. Subqueries, so the list stays one query however long."""
         ticket = models.OuterRef("pk")
         replies = Comment.objects.filter(ticket=ticket, internal=False, author__is_staff=True)
-        moves = TicketEvent.objects.filter(ticket=ticket, field="status", public=True).exclude(
-            actor_id=user.pk
+        moves = TicketEvent.objects.filter(ticket=ticket, field="status", public=True).filter(
+            Q(actor__isnull=True) | Q(actor__is_staff=True)  # staff, or the system (sweeps)
         )
         seen = TicketView.objects.filter(ticket=ticket, user_id=user.pk)
         return self.annotate(
