@@ -214,4 +214,8 @@ def test_chosen_files_are_checked_before_sending(portal, live_server, tmp_path):
     good.write_text("TypeError\n")
     portal.set_input_files("input[name=attachments]", str(good))
     assert portal.locator(".client-error").is_hidden()
+    portal.fill("input[name=subject]", "")  # a missing field is caught before sending too
+    portal.click("button[type=submit]:has-text('Send the report')")
+    assert portal.url.endswith("/tickets/new/")
+    assert portal.locator("input[name=attachments]").evaluate("i => i.files.length") == 1
     portal.shot("portal-new-files-1440")

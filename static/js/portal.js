@@ -80,6 +80,10 @@
         if (!refresh(zone, input)) {
           event.preventDefault();
           input.focus();
+        } else if (input.files && input.files.length && !form.checkValidity()) {
+          // A server round trip would drop the chosen files: point at the missing field now.
+          event.preventDefault();
+          form.reportValidity();
         }
       });
     }
