@@ -449,3 +449,19 @@ def test_a_colleagues_reopen_is_not_support_activity(client, alice, org, charlie
     with time_machine.travel(T0 + datetime.timedelta(hours=4), tick=False):
         services.reopen(ticket, actor=colleague, reason="Back again")
     assert not list_rows(client)[ticket.reference].unread
+
+
+def test_statement_pdf_columns_fit_the_page_and_dates_fit_their_columns():
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from sla.availability import statement_pdf as pdf
+
+    usable = landscape(A4)[0] - 30 * mm
+    for widths in (pdf.TICKET_COLUMNS_MM, pdf.CREDIT_COLUMNS_MM, pdf.FIGURE_COLUMNS_MM):
+        assert sum(widths) * mm <= usable
+    date = stringWidth("2026-03-02 10:00", "Helvetica", 8) + 12  # 6 pt padding each side
+    for column in (3, 4, 6):  # received, response due, resolution due
+        assert date <= pdf.TICKET_COLUMNS_MM[column] * mm
+    assert date <= min(pdf.CREDIT_COLUMNS_MM[4:]) * mm

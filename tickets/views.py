@@ -175,7 +175,7 @@ def ticket_detail(request, reference):
             messages.success(request, _("Your reply was added."))
             return redirect("tickets:detail", reference=ticket.reference)
     response = render(request, "tickets/detail.html", detail_context(request.user, ticket, form))
-    client_actions.mark_viewed(request.user, ticket)  # after reading, so this view counts
+    client_actions.mark_viewed(request.user, ticket)  # what the list's unread marker compares
     return response
 
 
