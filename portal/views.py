@@ -42,3 +42,12 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)
+
+
+def favicon(request):
+    """/favicon.ico for pages without a <link rel="icon"> (the admin, raw files): the
+    portal's icon instead of a 404 in every browser console."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

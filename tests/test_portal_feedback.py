@@ -465,3 +465,10 @@ def test_statement_pdf_columns_fit_the_page_and_dates_fit_their_columns():
     for column in (3, 4, 6):  # received, response due, resolution due
         assert date <= pdf.TICKET_COLUMNS_MM[column] * mm
     assert date <= min(pdf.CREDIT_COLUMNS_MM[4:]) * mm
+
+
+def test_favicon_is_linked_and_served_for_pages_without_the_link(client, alice):
+    client.force_login(alice)
+    assert 'rel="icon" href="/static/img/favicon.svg"' in client.get("/").content.decode()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/img/favicon.svg"
