@@ -95,6 +95,12 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
         old_value="" if event.level == 0 else str(event.level - 1),
         new_value="" if event.level == 0 else str(event.level),
         note=note,
+        # For tickets.event_text: the trigger and, for a request, the requester's words.
+        params={
+            "trigger": event.trigger,
+            "phase": event.phase,
+            **({"reason": event.reason} if event.trigger == "request" else {}),
+        },
         public=event.level > 0,
     )
 

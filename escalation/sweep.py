@@ -197,6 +197,7 @@ TIMELINE_FIELDS = (
     "old_value",
     "new_value",
     "note",
+    "params",
     "public",
 )
 
@@ -245,10 +246,17 @@ def _pg_insert(model, objs, names, *, constants=None, tail=""):
         f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
     )
-    params = [[getattr(obj, f.attname) for obj in objs] for f in fields]
+    params = [_column(f, objs) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if "RETURNING" in tail else None
+
+
+def _column(field, objs) -> list:
+    values = [getattr(obj, field.attname) for obj in objs]
+    if field.get_internal_type() == "JSONField":  # psycopg needs its Jsonb wrapper
+        values = [field.get_db_prep_save(v, connection) for v in values]
+    return values
 
 
 WRITTEN = (

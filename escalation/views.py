@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal.errors import ServiceError
+from tickets.client_actions import check_cooldown
 from tickets.models import Ticket
 
 from .services import request_escalation
@@ -17,6 +18,7 @@ from .services import request_escalation
 def escalate(request, reference):
     ticket = get_object_or_404(Ticket.objects.visible_to(request.user).by_reference(reference))
     try:
+        _check_portal_request(request.user, ticket)
         event = request_escalation(ticket, request.user, request.POST.get("reason", ""))
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -27,3 +29,13 @@ def escalate(request, reference):
             % {"level": event.level, "role": event.role},
         )
     return redirect("tickets:detail", reference=ticket.reference)
+
+
+def _check_portal_request(user, ticket) -> None:
+    """The portal offers escalation only on tickets still in progress, and spaces a client's
+    requests out (the API keeps its own rules: staff and integrators escalate any ticket)."""
+    if not ticket.is_active:
+        raise ServiceError(
+            _("This ticket is resolved: reopen it, or open a new one, if you still need help.")
+        )
+    check_cooldown(user, ticket, "escalated")

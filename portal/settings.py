@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sla.availability.middleware.UserLanguageMiddleware",
+    "portal.timezones.RegionTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.ContentSecurityPolicyMiddleware",
@@ -187,6 +188,9 @@ ATTACHMENT_ALLOWED_EXTENSIONS = env.list(
     ],
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Seconds a client waits between two requests on one ticket in the portal (escalate, reopen,
+# confirm, rate): a double click or a burst must not page the contacts twice.
+CLIENT_ACTION_COOLDOWN_SECONDS = env.int("CLIENT_ACTION_COOLDOWN_SECONDS", default=30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

@@ -10,6 +10,7 @@ admin.site.index_title = "Triage, contracts and service levels"
 
 urlpatterns = [
     path("health/", views.health, name="health"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from this URL too: no inline script (CSP).

@@ -2,9 +2,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.db import InterfaceError, OperationalError, connection, connections
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.template import loader
+from django.templatetags.static import static
 from django.views import defaults
 
 from .celery import app as celery_app
@@ -126,3 +127,9 @@ def _page_without_database(request, template_name: str, status: int) -> HttpResp
     except Exception:  # noqa: BLE001 - an error page must not fail in turn
         html = "<h1>Server Error</h1>"
     return HttpResponse(html, status=status)
+
+
+def favicon(request):
+    """/favicon.ico for pages without a <link rel="icon"> (the admin, raw files): the
+    portal's icon instead of a 404 in every browser console."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

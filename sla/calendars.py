@@ -18,7 +18,7 @@ import holidays
 
 from .business_time import BusinessCalendar
 
-__all__ = ["REGIONS", "DEFAULT_YEARS", "region_calendar", "region_holidays"]
+__all__ = ["REGIONS", "DEFAULT_YEARS", "region_calendar", "region_holidays", "region_timezone"]
 
 # region code -> (IANA time zone, holidays country code, holidays subdivision)
 REGIONS: dict[str, tuple[str, str, str | None]] = {
@@ -28,6 +28,11 @@ REGIONS: dict[str, tuple[str, str, str | None]] = {
 }
 
 DEFAULT_YEARS = range(2015, 2046)
+
+
+def region_timezone(region: str | None) -> str:
+    """The IANA zone of a support region ("Europe/London"); UTC when there is none."""
+    return REGIONS[region][0] if region in REGIONS else "UTC"
 
 
 def _region(region: str) -> tuple[str, str, str | None]:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from tickets.event_text import duration_text, moment
 from tickets.models import ACTIVE_STATUSES, Priority
 
 from . import business_time as bt
-from .engine import current_target, elapsed_moment, format_duration, format_moment
+from .calendars import region_timezone
+from .engine import current_target, elapsed_moment
 from .models import Clock
 
 WARN_WITHIN = datetime.timedelta(hours=1)
 WARN_FRACTION = 0.75
-PAUSED_TEXT = "resolution clock paused (pending customer)"
 
 
 class Level:
@@ -51,38 +54,66 @@ class SlaStatus:
         return f"color:{colour};background:{background};padding:1px 6px;border-radius:8px"
 
 
+# Per phase, so each language can build its own sentence around the duration.
+DUE_IN = {
+    "response": _("response due in %(left)s"),
+    "resolution": _("resolution due in %(left)s"),
+}
+DUE_AT = {"response": _("response due %(at)s"), "resolution": _("resolution due %(at)s")}
+OVERDUE = {
+    "response": _("response overdue by %(late)s"),
+    "resolution": _("resolution overdue by %(late)s"),
+}
+MISSED = {
+    "response": _("response missed by %(late)s"),
+    "resolution": _("resolution missed by %(late)s"),
+}
+
+
+def _minutes(duration: datetime.timedelta) -> int:
+    return int(duration.total_seconds() // 60)
+
+
+def _when(value, region) -> str:
+    """A deadline in the ticket's region, worded in the active language."""
+    with timezone.override(ZoneInfo(region_timezone(region))):
+        return moment(value)
+
+
 def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:
-    """The SLA state of a ticket as one badge: level, text and a title with the deadline."""
+    """The SLA state of a ticket as one badge: level, text and a title with the deadline,
+    in the active language."""
     now = now or timezone.now()
     if ticket.excluded:
-        return SlaStatus(Level.NONE, "excluded from SLA", ticket.exclusion_reason)
+        return SlaStatus(Level.NONE, str(_("excluded from SLA")), ticket.exclusion_reason)
     if ticket.status not in ACTIVE_STATUSES:
         return _finished(ticket)
     if ticket.paused_since:
         late = ticket.breached("resolution", now)
-        return SlaStatus(Level.BREACHED if late else Level.NONE, PAUSED_TEXT)
+        paused = str(_("resolution clock paused (pending customer)"))
+        return SlaStatus(Level.BREACHED if late else Level.NONE, paused)
     target = current_target(ticket)
     if target is None:
         return _no_target(ticket)
-    title = f"{target.phase} due {format_moment(target.due, ticket.organization.region)}"
+    title = DUE_AT[target.phase] % {"at": _when(target.due, ticket.organization.region)}
     if ticket.breached(target.phase, now):
-        late = format_duration(now - target.due)
-        return SlaStatus(Level.BREACHED, f"{target.phase} overdue by {late}", title)
+        late = duration_text(_minutes(now - target.due))
+        return SlaStatus(Level.BREACHED, OVERDUE[target.phase] % {"late": late}, title)
     business = target.clock == Clock.BUSINESS
     if business:
         left = bt.business_time_between(target.calendar, now, target.due)
     else:
         left = target.due - now
-    text = f"{target.phase} due in {format_duration(left, business=business)} — "
-    text += "business hours" if business else "clock hours"
+    text = DUE_IN[target.phase] % {"left": duration_text(_minutes(left), business=business)}
+    text += " — " + str(_("business hours") if business else _("clock hours"))
     warn = left <= WARN_WITHIN or now >= elapsed_moment(ticket, WARN_FRACTION)
     return SlaStatus(Level.WARN if warn else Level.OK, text, title)
 
 
 def _no_target(ticket) -> SlaStatus:
     if ticket.priority == Priority.P3:
-        return SlaStatus(Level.NONE, "no target (P3)")
-    return SlaStatus(Level.NONE, "no SLA")
+        return SlaStatus(Level.NONE, str(_("no target (P3)")))
+    return SlaStatus(Level.NONE, str(_("no SLA")))
 
 
 def _finished(ticket) -> SlaStatus:
@@ -94,5 +125,6 @@ def _finished(ticket) -> SlaStatus:
         ("response", ticket.response_due_at, ticket.first_response_at),
     ):
         if done is not None and ticket.breached(phase, done):
-            return SlaStatus(Level.BREACHED, f"{phase} missed by {format_duration(done - due)}")
-    return SlaStatus(Level.OK, "met")
+            late = duration_text(_minutes(done - due))
+            return SlaStatus(Level.BREACHED, MISSED[phase] % {"late": late})
+    return SlaStatus(Level.OK, str(_("met")))

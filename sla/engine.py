@@ -273,7 +273,24 @@ class _Narrator:
 
     def __init__(self, ticket, before, previous, region):
         self.ticket, self.before, self.previous, self.region = ticket, before, previous, region
-        self.out: list[tuple[str, str]] = []
+        self.out: list[tuple[str, str, dict]] = []
+
+    def say(self, action: str, note: str, **params) -> None:
+        """One event: the English note for the staff trail, and the parameters from which
+        tickets.event_text words it in the reader's language (datetimes as ISO text)."""
+        values = {"v": 1}  # never empty: tells a worded row from one before params
+        for key, value in params.items():
+            if value is not None:
+                values[key] = value.isoformat() if isinstance(value, datetime.datetime) else value
+        self.out.append((action, note, values))
+
+    def due_params(self) -> dict:
+        t = self.ticket
+        return {
+            "response_due": t.response_due_at,
+            "resolution_due": t.resolution_due_at,
+            "priority": t.priority,
+        }
 
     def changed(self, name) -> bool:
         return self.before[name] != getattr(self.ticket, name)
@@ -281,19 +298,19 @@ class _Narrator:
     def when(self, value) -> str:
         return format_moment(value, self.region)
 
-    def events(self) -> list[tuple[str, str]]:
+    def events(self) -> list[tuple[str, str, dict]]:
         t, prev = self.ticket, self.previous
         if t.excluded:
             if "excluded" in prev:
-                self.out.append(("excluded", f"excluded from SLA: {t.exclusion_reason}"))
+                self.say("excluded", f"excluded from SLA: {t.exclusion_reason}")
             return self.out
         if t.pk is None:
             self._opened()
         elif "excluded" in prev:
-            self.out.append(("included", "SLA applies again: " + self._deadlines()))
+            self.say("included", "SLA applies again: " + self._deadlines(), **self.due_params())
         elif "priority" in prev and prev["priority"] != t.priority:
             note = f"re-classified {prev['priority']} → {t.priority}: {self._deadlines()}"
-            self.out.append(("reclassified", note))
+            self.say("reclassified", note, old_priority=prev["priority"], **self.due_params())
         else:
             self._progress()
         self._breaches()
@@ -311,14 +328,25 @@ class _Narrator:
     def _opened(self):
         t = self.ticket
         if t.response_due_at is None:
-            self.out.append(("no_target", f"no SLA target ({t.priority})"))
+            self.say("no_target", f"no SLA target ({t.priority})", priority=t.priority)
         elif t.response_clock == Clock.CLOCK:
             hours = _hours_text(t.response_due_at - t.received_at)
             note = f"received outside business hours: {hours}, response due "
-            self.out.append(("outside_hours", note + self.when(t.response_due_at)))
+            hours = (t.response_due_at - t.received_at).total_seconds() / 3600
+            self.say(
+                "outside_hours",
+                note + self.when(t.response_due_at),
+                hours=hours,
+                response_due=t.response_due_at,
+            )
         else:
             note = f"clock started (business hours, region {self.region}), response due "
-            self.out.append(("clock_started", note + self.when(t.response_due_at)))
+            self.say(
+                "clock_started",
+                note + self.when(t.response_due_at),
+                region=self.region,
+                response_due=t.response_due_at,
+            )
 
     def _progress(self):
         t, prev = self.ticket, self.previous
@@ -326,41 +354,50 @@ class _Narrator:
             note = f"first response at {self.when(t.first_response_at)}"
             if t.resolution_due_at:
                 note += f"; resolution clock started, due {self.when(t.resolution_due_at)}"
-            self.out.append(("first_response", note))
+            self.say(
+                "first_response",
+                note,
+                at=t.first_response_at,
+                resolution_due=t.resolution_due_at,
+            )
         if "paused_since" in prev:
             self._pause()
         elif self.changed("response_due_at") and t.response_due_at:
-            self.out.append(("due_changed", f"response due {self.when(t.response_due_at)}"))
+            note = f"response due {self.when(t.response_due_at)}"
+            self.say("due_changed", note, response_due=t.response_due_at)
         elif self.changed("resolution_due_at") and self.before["resolution_due_at"]:
-            self.out.append(("due_changed", f"resolution due {self.when(t.resolution_due_at)}"))
+            note = f"resolution due {self.when(t.resolution_due_at)}"
+            self.say("due_changed", note, resolution_due=t.resolution_due_at)
         if "resolved_at" in prev:
             self._resolved()
 
     def _pause(self):
         t = self.ticket
         if t.paused_since:
-            self.out.append(("paused", "resolution clock paused (pending customer)"))
+            self.say("paused", "resolution clock paused (pending customer)")
             return
         note = "resolution clock resumed"
         if t.resolution_due_at:
             note += f", resolution due {self.when(t.resolution_due_at)}"
-        self.out.append(("resumed", note))
+        self.say("resumed", note, resolution_due=t.resolution_due_at)
 
     def _resolved(self):
         t = self.ticket
         if t.resolved_at is None:
             if t.resolution_due_at:
                 note = f"reopened: resolution due {self.when(t.resolution_due_at)}"
-                self.out.append(("reopened", note))
+                self.say("reopened", note, resolution_due=t.resolution_due_at)
             return
         due = t.resolution_due_at
         if due is None:
             return
         if t.resolved_at <= due:
-            self.out.append(("resolved", "resolved within target"))
+            self.say("resolved", "resolved within target", late_minutes=0)
         else:
             late = format_duration(t.resolved_at - due)
-            self.out.append(("resolved", f"resolved {late} late (due {self.when(due)})"))
+            minutes = int((t.resolved_at - due).total_seconds() // 60)
+            note = f"resolved {late} late (due {self.when(due)})"
+            self.say("resolved", note, late_minutes=minutes, resolution_due=due)
 
     def _breaches(self):
         t = self.ticket
@@ -368,7 +405,8 @@ class _Narrator:
             name = f"{phase}_breached_at"
             if getattr(t, name) and not self.before[name]:
                 due = getattr(t, f"{phase}_due_at")
-                self.out.append((f"{phase}_breached", f"{phase} breached (due {self.when(due)})"))
+                note = f"{phase} breached (due {self.when(due)})"
+                self.say(f"{phase}_breached", note, due=due)
 
 
 def _hours_text(duration: datetime.timedelta) -> str:
@@ -428,8 +466,8 @@ def on_ticket_changing(sender, change, **kwargs) -> None:
         ticket, now=change.at, previous=previous, target=target, calendar=calendar
     )
     change.fields.update(n for n in SLA_FIELDS if getattr(ticket, n) != before[n])
-    for action, note in events:
-        change.event(action, note=note, public=True, kind=TicketEvent.Kind.SLA)
+    for action, note, params in events:
+        change.event(action, note=note, params=params, public=True, kind=TicketEvent.Kind.SLA)
 
 
 def _track_pause(ticket, target, calendar, at) -> bool:

@@ -110,6 +110,15 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A French request leaves its language active in the thread; the next test would read it."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """In-process caches (calendars, targets, rules) must not outlive a rolled-back test."""
     yield

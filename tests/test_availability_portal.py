@@ -145,7 +145,7 @@ def test_statement_html_and_pdf_list_the_months_tickets_availability_and_credits
     assert "Replay lag" in text and "Not mine" not in text
     assert "1 h 30" in text  # response time 10:00 → 11:30
     assert "3 d 0 h 30" in text  # resolution time 2 Mar 11:30 → 5 Mar 12:00
-    assert "40320.00" in text.replace(",", "")
+    assert "40320\xa0min" in text.replace(",", "")  # eligible minutes, "330 min" style
     pdf = alice_client.get("/statements/2026-03.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")

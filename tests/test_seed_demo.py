@@ -47,7 +47,10 @@ def test_one_demo_organization_per_region_with_its_contract():
 
 def test_demo_users_and_their_roles():
     output = seed()
-    clients = {u.username: u for u in User.objects.filter(is_staff=False)}
+    # The demo's inbound mail made one contact (no password: they never signed in).
+    contact = User.objects.get(email="dana@travel.demo.example")
+    assert not contact.has_usable_password() and contact.organization.name == "Demo Travel (US-EST)"
+    clients = {u.username: u for u in User.objects.filter(is_staff=False).exclude(pk=contact.pk)}
     assert set(clients) == {"alice_gmt", "bob_est", "carol_pst"}
     for client in clients.values():
         assert client.is_org_admin and client.organization is not None
@@ -57,7 +60,7 @@ def test_demo_users_and_their_roles():
     assert staff == {"sam", "morgan", "avery", "admin"}
     assert User.objects.get(username="admin").is_superuser
     assert not User.objects.filter(is_superuser=True).exclude(username="admin").exists()
-    for user in User.objects.all():
+    for user in User.objects.exclude(pk=contact.pk):
         assert user.check_password(DEMO_PASSWORD), user.username
     # The passwords are shown once, marked as demo-only.
     assert output.count(DEMO_PASSWORD) == 7
@@ -126,3 +129,43 @@ def test_seed_demo_staffs_the_p0_line_in_every_region_now(db):
     now = timezone.now()
     on_call = {s.region for s in OnCallShift.objects.at(now)}
     assert on_call == set(Region.values)
+
+
+def test_the_demo_story_is_coherent():
+    """Events in time order and in the past, breaches only where a deadline was missed,
+    every SLA state among open tickets, escalations, credits, mail, and nothing left due."""
+    from escalation.models import EscalationEvent
+    from sla.availability.models import ServiceCredit
+    from sla.display import sla_status
+    from tickets.mail.models import InboundMessage
+
+    seed()
+    now = timezone.now()
+    for ticket in Ticket.objects.select_related("organization__contract"):
+        moments = [e.at for e in ticket.events.order_by("id")]
+        assert moments == sorted(moments), ticket  # written in the order they happened
+        assert all(ticket.received_at <= m <= now for m in moments), ticket
+        for phase in ("response", "resolution"):
+            due = getattr(ticket, f"{phase}_due_at")
+            done = ticket.first_response_at if phase == "response" else ticket.resolved_at
+            late = due is not None and not ticket.excluded and (done or now) > due
+            assert getattr(ticket, f"{phase}_breached") == late, (ticket, phase)
+        assert ticket.next_check_at is None or ticket.next_check_at > now  # nothing due
+    open_levels = {sla_status(t).level for t in Ticket.objects.active().filter(excluded=False)}
+    assert {"ok", "warn", "breached"} <= open_levels
+    triggers = set(EscalationEvent.objects.values_list("trigger", flat=True))
+    assert triggers == {"deadline", "request"}
+    assert not EscalationEvent.objects.filter(notified_at__isnull=True).exists()
+    statuses = set(ServiceCredit.objects.values_list("status", flat=True))
+    assert {"claimed", "granted"} <= statuses
+    assert InboundMessage.objects.count() == 2
+    assert Ticket.objects.filter(channel=Channel.EMAIL).exists()
+    assert Comment.objects.filter(channel=Channel.EMAIL).exists()  # a reply by mail
+
+
+def test_starting_beat_after_the_seed_pages_no_one():
+    from escalation.sweep import sweep
+
+    seed()
+    assert sweep().counts()["escalations"] == 0
+    assert sweep().counts()["warnings"] == 0

@@ -1,14 +1,17 @@
 """Portal forms. They collect input; the rules live in tickets.services and tickets.validators."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
 from portal.errors import ServiceError
 
 from .models import Feature, Priority, Status
-from .validators import check_attachments
+from .validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachments
 
 # The contract's definitions (section 2 of the product spec), shown beside each choice
 # so a client can suggest a priority; support staff make the final classification.
@@ -42,6 +45,25 @@ class MultipleFileField(forms.FileField):
         kwargs.setdefault("widget", MultipleFileInput())
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
+
+    def widget_attrs(self, widget):
+        """The limits, for the browser to check before sending (static/js/portal.js)."""
+        attrs = super().widget_attrs(widget)
+        allowed = settings.ATTACHMENT_ALLOWED_EXTENSIONS
+        attrs.update(
+            {
+                "accept": ",".join(f".{ext}" for ext in allowed),
+                "data-max-bytes": str(settings.ATTACHMENT_MAX_BYTES),
+                "data-max-files": str(MAX_ATTACHMENTS_PER_MESSAGE),
+            }
+        )
+        return attrs
+
+    def limits_text(self) -> str:
+        return _("Up to %(count)d files, %(size)s each.") % {
+            "count": MAX_ATTACHMENTS_PER_MESSAGE,
+            "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+        }
 
     def clean(self, data, initial=None):
         if not data:
@@ -107,9 +129,45 @@ class ReplyForm(AttachmentsMixin, forms.Form):
     attachments = MultipleFileField(label=_("Attachments"))
 
 
+# The list's tabs: what a client looks for first. "Open" keeps everything still in progress
+# (including what waits for the client); resolved and closed tickets stay one click away.
+TABS = {
+    "open": (pgettext_lazy("tickets tab", "Open"), (Status.NEW, Status.OPEN, Status.PENDING)),
+    "waiting": (pgettext_lazy("tickets tab", "Waiting for you"), (Status.PENDING,)),
+    "resolved": (pgettext_lazy("tickets tab", "Resolved"), (Status.RESOLVED, Status.CLOSED)),
+    "all": (pgettext_lazy("tickets tab", "All"), ()),
+}
+
+
+class SatisfactionForm(forms.Form):
+    """The one-question survey shown once a ticket is resolved."""
+
+    rating = forms.TypedChoiceField(
+        label=_("How satisfied are you with how we handled this ticket?"),
+        choices=[
+            (5, _("5 — Very satisfied")),
+            (4, _("4 — Satisfied")),
+            (3, _("3 — Neutral")),
+            (2, _("2 — Dissatisfied")),
+            (1, _("1 — Very dissatisfied")),
+        ],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything to add? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class TicketFilterForm(forms.Form):
     """The list's GET form. `filtered` tells a submitted form from a first visit."""
 
+    tab = forms.ChoiceField(
+        required=False, choices=[("", "")] + [(k, v[0]) for k, v in TABS.items()]
+    )
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices]
@@ -128,3 +186,12 @@ class TicketFilterForm(forms.Form):
             data = data.copy()
             data["filtered"], data["open_only"] = "1", "on"  # first visit: what needs attention
         super().__init__(data, **kwargs)
+
+    def current_tab(self) -> str:
+        """The tab to highlight: the one asked for, else what the other filters amount to."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if data.get("tab"):
+            return data["tab"]
+        if data.get("status"):
+            return ""
+        return "open" if data.get("open_only") else "all"

@@ -106,6 +106,24 @@ class TicketQuerySet(models.QuerySet):
         """SQL twin of Ticket.breached: tickets that missed a deadline (one phase or either)."""
         return self.filter(breached_q(now, phase))
 
+    def with_unread_for(self, user):
+        """Annotate what the portal list's unread marker compares (Ticket.unread): the last
+        public staff reply, the last public status change by staff, and when `user`
+        last opened the ticket. Subqueries, so the list stays one query however long."""
+        ticket = models.OuterRef("pk")
+        replies = Comment.objects.filter(ticket=ticket, internal=False, author__is_staff=True)
+        moves = TicketEvent.objects.filter(ticket=ticket, field="status", public=True).filter(
+            Q(actor__isnull=True) | Q(actor__is_staff=True)  # staff, or the system (sweeps)
+        )
+        seen = TicketView.objects.filter(ticket=ticket, user_id=user.pk)
+        return self.annotate(
+            last_staff_reply_at=models.Subquery(
+                replies.order_by("-created_at").values("created_at")[:1]
+            ),
+            last_status_change_at=models.Subquery(moves.order_by("-at").values("at")[:1]),
+            last_viewed_at=models.Subquery(seen.values("viewed_at")[:1]),
+        )
+
 
 def breached_q(now: datetime.datetime, phase: str | None = None) -> Q:
     late = Q()
@@ -306,6 +324,19 @@ class Ticket(models.Model):
         return (done or now) > due
 
     @property
+    def unread(self) -> bool:
+        """Staff activity since the reader last looked (needs with_unread_for())."""
+        moments = [
+            getattr(self, "last_staff_reply_at", None),
+            getattr(self, "last_status_change_at", None),
+        ]
+        latest = max((m for m in moments if m is not None), default=None)
+        if latest is None:
+            return False
+        seen = getattr(self, "last_viewed_at", None)
+        return seen is None or latest > seen
+
+    @property
     def response_breached(self) -> bool:
         return self.breached("response", timezone.now())
 
@@ -355,6 +386,9 @@ class Comment(models.Model):
         return bool(self.author and self.author.is_staff)
 
 
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
 def attachment_path(instance, filename):
     return f"attachments/{instance.ticket_id}/{filename}"
 
@@ -390,6 +424,16 @@ class Attachment(models.Model):
     def __str__(self):
         return self.filename
 
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in INLINE_IMAGE_TYPES
+
+    @property
+    def previewable(self) -> bool:
+        """Served inline (with a restrictive CSP) rather than as a download. SVG is not on
+        the list: it can carry script."""
+        return self.is_image or self.content_type == "application/pdf"
+
 
 class TicketEvent(models.Model):
     """The audit trail and the SLA timeline: every change, who made it, old → new."""
@@ -410,6 +454,9 @@ class TicketEvent(models.Model):
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     note = models.TextField(blank=True)
+    # What the event's sentence needs besides action/field/values (deadlines, durations), so
+    # it is rendered in the reader's language (tickets.event_text); `note` keeps user text.
+    params = models.JSONField(default=dict, blank=True)
     public = models.BooleanField(default=False, help_text=_("Shown to the client."))
 
     class Meta:
@@ -490,3 +537,48 @@ class Macro(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class TicketView(models.Model):
+    """When a portal user last opened a ticket; the list's unread marker compares staff
+    activity with it (TicketQuerySet.with_unread_for)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ticket_views"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="views")
+    viewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "ticket"], name="ticketview_user_ticket_uniq")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} viewed {self.ticket_id}"
+
+
+class SatisfactionRating(models.Model):
+    """The one-question survey a client answers after resolution: one per ticket."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="satisfaction")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="satisfaction_ratings",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="satisfaction_rating_1_to_5"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id}: {self.rating}/5"

@@ -59,7 +59,9 @@ class TicketChange:
         self.event(action, field=name, old=old, new=value, public=public)
         return True
 
-    def event(self, action, *, field="", old="", new="", note="", public=False, kind="audit"):
+    def event(
+        self, action, *, field="", old="", new="", note="", params=None, public=False, kind="audit"
+    ):
         self.events.append(
             TicketEvent(
                 at=self.at,
@@ -70,6 +72,7 @@ class TicketChange:
                 old_value=_as_text(old),
                 new_value=_as_text(new),
                 note=note,
+                params=params or {},
                 public=public,
             )
         )
@@ -181,7 +184,7 @@ def _opening(
     change = TicketChange(ticket, actor, "opened", timezone.now())
     if cc:
         change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
-    change.event("opened", note=_("Received via %s") % ticket.get_channel_display(), public=True)
+    change.event("opened", params={"channel": ticket.channel}, public=True)
     return change
 
 
@@ -409,7 +412,7 @@ def _after_public_comment(change: TicketChange, by_staff: bool) -> None:
     elif ticket.status == Status.PENDING:
         change.set("status", Status.OPEN, action="customer_replied")
     elif ticket.status == Status.RESOLVED:
-        _reopen(change, _("The customer replied."))
+        _reopen(change, "", cause="customer_replied")
 
 
 @transaction.atomic
@@ -471,11 +474,13 @@ def _require_active(ticket):
         )
 
 
-def _reopen(change: TicketChange, why: str) -> None:
+def _reopen(change: TicketChange, why: str, cause: str = "") -> None:
+    """`why` is the person's own words (kept as typed); `cause` a code event_text words."""
     change.set("status", Status.OPEN, action="reopened")
     change.set("resolved_at", None, action="reopened")
     change.set("closed_at", None, public=False)
-    change.event("reopened", note=why, public=True)
+    params = {"cause": cause} if cause else None
+    change.event("reopened", note=why, params=params, public=True)
 
 
 @transaction.atomic

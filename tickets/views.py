@@ -1,28 +1,30 @@
 """The customer portal. Every lookup starts from a `visible_to(user)` queryset; every change
 goes through tickets.services, whose ServiceError lands on the form field it names."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Contract, Region
 from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
 
-from . import limits, services
-from .forms import ReplyForm, TicketFilterForm, TicketForm
+from . import client_actions, event_text, limits, services
+from .forms import TABS, ReplyForm, SatisfactionForm, TicketFilterForm, TicketForm
 from .models import (
     ACTIVE_STATUSES,
     Attachment,
     Channel,
     Comment,
-    Priority,
+    SatisfactionRating,
     Status,
     Ticket,
     TicketEvent,
@@ -38,24 +40,58 @@ PAGE_SIZE = 25
 @login_required
 def ticket_list(request):
     form = TicketFilterForm(request.GET)
-    # The SLA badge reads the contract's region: one join instead of a query per row.
-    tickets = Ticket.objects.visible_to(request.user).select_related("organization__contract")
-    if form.is_valid():
-        tickets = filter_tickets(tickets, form.cleaned_data)
+    # The SLA badge reads the contract's region: one join instead of a query per row; the
+    # unread marker's moments are subqueries of the same query.
+    visible = Ticket.objects.visible_to(request.user)
+    tickets = visible.select_related("organization__contract").with_unread_for(request.user)
+    data = form.cleaned_data if form.is_valid() else None
+    if data:
+        tickets = filter_tickets(tickets, data, request.user)
     page = TwoEndedPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "tickets/list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "show_org": request.user.is_staff},
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "show_org": request.user.is_staff,
+        "tabs": tab_links(visible, request.GET, form.current_tab()),
+    }
+    return render(request, "tickets/list.html", context)
+
+
+def tab_links(visible, params, current: str) -> list[dict]:
+    """Open / Waiting for you / Resolved / All, each with its count (one query) and a link
+    that keeps the search but drops the other status filters."""
+    counts = visible.aggregate(
+        **{
+            name: Count("pk", filter=Q(status__in=statuses)) if statuses else Count("pk")
+            for name, (_label, statuses) in TABS.items()
+        }
     )
+    base = {"filtered": "1"}
+    if params.get("q"):
+        base["q"] = params["q"]
+    return [
+        {
+            "name": name,
+            "label": label,
+            "count": counts[name],
+            "current": name == current,
+            "query": urlencode({**base, "tab": name}),
+        }
+        for name, (label, _statuses) in TABS.items()
+    ]
 
 
-def filter_tickets(tickets, data: dict):
-    """Search (Ticket.objects.search: a reference is an exact match) and filters of the list."""
+def filter_tickets(tickets, data: dict, user):
+    """Search (Ticket.objects.search: a reference is an exact match, public comments count)
+    and filters of the list."""
     tickets = tickets.search(data["q"])
-    if data["status"]:
+    if data["tab"]:
+        statuses = TABS[data["tab"]][1]
+        tickets = tickets.filter(status__in=statuses) if statuses else tickets
+    elif data["status"]:
         tickets = tickets.filter(status=data["status"])
     elif data["open_only"]:
         tickets = tickets.filter(status__in=ACTIVE_STATUSES)
@@ -139,7 +175,9 @@ def ticket_detail(request, reference):
         if _reply_from_form(request, ticket, form):
             messages.success(request, _("Your reply was added."))
             return redirect("tickets:detail", reference=ticket.reference)
-    return render(request, "tickets/detail.html", detail_context(request.user, ticket, form))
+    response = render(request, "tickets/detail.html", detail_context(request.user, ticket, form))
+    client_actions.mark_viewed(request.user, ticket)  # what the list's unread marker compares
+    return response
 
 
 def _reply_from_form(request, ticket, form) -> bool:
@@ -175,6 +213,20 @@ def detail_context(user, ticket, form) -> dict:
         "activity": activity(public_events),
         "assignee_name": ticket.assignee.first_name if ticket.assignee else "",
         "is_closed": ticket.status == Status.CLOSED,
+        **feedback_context(user, ticket),
+    }
+
+
+def feedback_context(user, ticket) -> dict:
+    """What the resolution box offers: "Is this solved?" and the one-question survey."""
+    member = not user.is_staff and user.organization_id == ticket.organization_id
+    finished = ticket.status in (Status.RESOLVED, Status.CLOSED)
+    rating = SatisfactionRating.objects.filter(ticket=ticket).first() if finished else None
+    return {
+        "rating": rating,
+        "can_confirm": member and ticket.status == Status.RESOLVED,
+        "can_rate": member and finished and rating is None,
+        "rating_form": SatisfactionForm(),
     }
 
 
@@ -184,34 +236,64 @@ def activity(events) -> list[dict]:
     for event in events:
         if event.kind == TicketEvent.Kind.SLA:
             continue
-        text = describe_event(event)
+        text = event_text.describe(event)
         if text:
             rows.append({"at": event.at, "text": text})
     return rows
 
 
-CHOICE_LABELS = {"status": Status, "priority": Priority}
-# Fields already told by another event of the same change (e.g. "resolved" and the status).
-QUIET_FIELDS = {"resolved_at", "closed_at", "triaged_at", "exclusion_reason"}
+# --- resolution feedback ------------------------------------------------------------------
 
 
-def describe_event(event: TicketEvent) -> str:
-    if event.field in CHOICE_LABELS:
-        labels = dict(CHOICE_LABELS[event.field].choices)
-        name = _("Status") if event.field == "status" else _("Priority")
-        old = labels.get(event.old_value, event.old_value or "—")
-        return f"{name}: {old} → {labels.get(event.new_value, event.new_value)}"
-    if event.note:
-        return event.note
-    if event.action == "first_response":
-        return _("Support started working on the ticket.")
-    if event.field == "excluded":
-        if event.new_value == "True":
-            return _("Marked as outside the contract's SLA.")
-        return _("The SLA applies again.")
-    if event.field in QUIET_FIELDS:
-        return ""
-    return event.action.replace("_", " ").capitalize()
+def _client_request(request, reference, verb, success: str):
+    """Run one client request on a ticket; a refusal is a message on the ticket page."""
+    ticket = get_ticket(request.user, reference)
+    try:
+        verb(ticket)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("tickets:detail", reference=ticket.reference)
+
+
+@login_required
+@require_POST
+def ticket_confirm(request, reference):
+    return _client_request(
+        request,
+        reference,
+        lambda t: client_actions.confirm_resolution(t, actor=request.user),
+        _("Thank you for confirming. The ticket is now closed."),
+    )
+
+
+@login_required
+@require_POST
+def ticket_reopen(request, reference):
+    def reopen(ticket):
+        client_actions.check_cooldown(request.user, ticket, "reopened")
+        services.reopen(ticket, actor=request.user, reason=request.POST.get("reason", ""))
+
+    return _client_request(
+        request, reference, reopen, _("The ticket is open again; support will get back to you.")
+    )
+
+
+@login_required
+@require_POST
+def ticket_rate(request, reference):
+    form = SatisfactionForm(request.POST)
+
+    def rate(ticket):
+        if not form.is_valid():
+            raise ServiceError(_("Choose a rating from 1 to 5."), field="rating")
+        data = form.cleaned_data
+        client_actions.rate(
+            ticket, actor=request.user, rating=data["rating"], comment=data["comment"]
+        )
+
+    return _client_request(request, reference, rate, _("Thank you for your feedback."))
 
 
 # --- downloads ----------------------------------------------------------------------------
@@ -219,18 +301,38 @@ def describe_event(event: TicketEvent) -> str:
 
 @login_required
 def attachment_download(request, pk):
+    return _serve(request, pk, inline=False)
+
+
+@login_required
+def attachment_preview(request, pk):
+    """Images and PDFs open in the browser; anything else downloads, as from the link."""
+    return _serve(request, pk, inline=True)
+
+
+# Nothing in a previewed file may run or load anything: it can show itself, no more.
+PREVIEW_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _serve(request, pk, *, inline: bool):
     attachment = get_object_or_404(Attachment.objects.visible_to(request.user), pk=pk)
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, ValueError) as error:
         raise Http404(_("This file is no longer available.")) from error
+    inline = inline and attachment.previewable
     response = FileResponse(
         handle,
-        as_attachment=True,
+        as_attachment=not inline,
         filename=attachment.filename,
         content_type=attachment.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
+    if inline:
+        response["Content-Security-Policy"] = PREVIEW_CSP
     return response
 
 

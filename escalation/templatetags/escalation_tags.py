@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Region
 
-from ..models import MAX_LEVEL, OnCallShift
+from ..models import MAX_LEVEL, ROLES, OnCallShift
 
 register = template.Library()
 
@@ -18,6 +18,12 @@ def ticket_escalations(ticket, user):
     if not getattr(user, "is_staff", False):
         events = events.filter(level__gte=1)
     return list(events)
+
+
+@register.filter
+def role_name(level) -> str:
+    """The role a level reaches, in the reader's language (rows store the writer's words)."""
+    return str(ROLES.get(level, ""))
 
 
 @register.simple_tag

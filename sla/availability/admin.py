@@ -218,6 +218,7 @@ class ServiceCreditAdmin(StaffAccessMixin, admin.ModelAdmin):
             "months": services.last_months(12, timezone.now())[::-1],
             "rows": rows,
             "chart": charts.grouped_bars(reports.totals_by_priority(rows)),
+            "satisfaction_tables": _satisfaction_tables(reports.satisfaction(month, **filters)),
             "filters": filters,
             "plans": Plan.objects.all(),
             "priorities": Priority.choices,
@@ -225,6 +226,13 @@ class ServiceCreditAdmin(StaffAccessMixin, admin.ModelAdmin):
             "csv_url": f"{reverse('admin:availability_sla_compliance')}?{query.urlencode()}",
         }
         return TemplateResponse(request, "admin/availability/compliance.html", context)
+
+
+def _satisfaction_tables(found: dict) -> list:
+    return [
+        (_("Per agent"), found["by_agent"]),
+        (_("Per organization"), found["by_organization"]),
+    ]
 
 
 @admin.register(ContractChange)

@@ -1,4 +1,5 @@
-"""Staff SLA compliance report: per month, plan, priority and region (read-only)."""
+"""Staff SLA compliance report: per month, plan, priority and region, and the clients'
+satisfaction (CSAT) per agent and per organization (read-only)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Avg, Count, Q
 
 from portal.exports import SafeWriter
-from tickets.models import Ticket
+from tickets.models import SatisfactionRating, Ticket
 
 from . import intervals
 from .models import CreditKind, CreditStatus, ServiceCredit
@@ -100,6 +101,49 @@ def compliance(month: datetime.date, *, plan="", priority="", region="") -> list
         prio = credit.ticket.priority if credit.ticket_id else "availability"
         row_for(getattr(credit.organization, "contract", None), prio).credits_granted += credit.days
     return [rows[key] for key in sorted(rows)]
+
+
+@dataclass
+class SatisfactionRow:
+    name: str
+    answers: int
+    average: float
+    satisfied: int  # answers of 4 or 5
+
+    @property
+    def satisfied_percent(self) -> float:
+        return round(100 * self.satisfied / self.answers, 1) if self.answers else 0.0
+
+
+def satisfaction(month: datetime.date, *, plan="", priority="", region="") -> dict:
+    """CSAT answers on the month's tickets (same filters as compliance()), per agent (the
+    ticket's assignee) and per organization: two grouped queries."""
+    lo, hi = intervals.month_bounds(month)
+    answers = SatisfactionRating.objects.filter(
+        ticket__received_at__gte=lo, ticket__received_at__lt=hi
+    )
+    if plan:
+        answers = answers.filter(ticket__organization__contract__plan__slug=plan)
+    if priority:
+        answers = answers.filter(ticket__priority=priority)
+    if region:
+        answers = answers.filter(ticket__organization__contract__region=region)
+    return {
+        "by_agent": _satisfaction_rows(answers, "ticket__assignee__username"),
+        "by_organization": _satisfaction_rows(answers, "ticket__organization__name"),
+    }
+
+
+def _satisfaction_rows(answers, key: str) -> list[SatisfactionRow]:
+    grouped = (
+        answers.values(key)
+        .annotate(n=Count("pk"), mean=Avg("rating"), good=Count("pk", filter=Q(rating__gte=4)))
+        .order_by(key)
+    )
+    return [
+        SatisfactionRow(row[key] or "—", row["n"], round(row["mean"], 2), row["good"])
+        for row in grouped
+    ]
 
 
 def totals_by_priority(rows: list[ComplianceRow]) -> list[tuple[str, int, int]]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import io
 import logging
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
@@ -58,6 +56,37 @@ class Statement:
     @property
     def credit_days(self) -> int:
         return sum(c.days for c in self.credits)
+
+    # Figures as people read them, in the active language: "99.62 %", "330 min".
+    @property
+    def percent_text(self) -> str:
+        return percent_text(self.availability["availability_percent"])
+
+    @property
+    def target_text(self) -> str:
+        return percent_text(self.availability["target_percent"])
+
+    @property
+    def downtime_text(self) -> str:
+        return minutes_text(self.availability["downtime_minutes"])
+
+    @property
+    def eligible_text(self) -> str:
+        return minutes_text(self.availability["eligible_minutes"])
+
+    @property
+    def excluded_text(self) -> str:
+        return minutes_text(self.availability["excluded_minutes"])
+
+
+def percent_text(value) -> str:
+    """``99.62 %`` (``99,62 %`` in French): two decimals, a (no-break) space before %."""
+    return f"{formats.number_format(value, 2)}\u00a0%"
+
+
+def minutes_text(value) -> str:
+    """``330 min``, ``40,320 min``: whole minutes, grouped thousands."""
+    return f"{formats.number_format(round(value), 0, force_grouping=True)}\u00a0min"
 
 
 def build(organization, month: datetime.date, now=None) -> Statement:
@@ -125,137 +154,10 @@ def render_html(statement: Statement, request=None) -> str:
 
 
 def render_pdf(statement: Statement) -> bytes:
-    """A4 landscape PDF with the same sections as the HTML page (reportlab)."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    """A4 landscape PDF of the statement (statement_pdf, which loads reportlab on demand)."""
+    from .statement_pdf import render_pdf as render
 
-    buffer = io.BytesIO()
-    styles = getSampleStyleSheet()
-
-    def text(value, style="BodyText"):
-        """A Paragraph of plain text: reportlab reads a Paragraph's string as markup."""
-        return Paragraph(escape(str(value)), styles[style])
-
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=_("SLA statement %(month)s") % {"month": f"{statement.month:%Y-%m}"},
-    )
-    grid = TableStyle(
-        [
-            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-            ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b8c2d0")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]
-    )
-
-    def table(rows):
-        t = Table(rows, repeatRows=1, hAlign="LEFT")
-        t.setStyle(grid)
-        return t
-
-    a = statement.availability
-    story = [
-        text(_("SLA statement — %(org)s") % {"org": statement.organization.name}, "Title"),
-        Paragraph(
-            _("Month: %(month)s (UTC). Generated %(at)s UTC.")
-            % {"month": a["month"], "at": moment_text(statement.generated_at)},
-            styles["Normal"],
-        ),
-        Spacer(1, 6 * mm),
-        Paragraph(_("Availability"), styles["Heading2"]),
-        table(
-            [
-                [
-                    _("Availability"),
-                    _("Target"),
-                    _("Downtime (min)"),
-                    _("Eligible (min)"),
-                    _("Excluded (min)"),
-                    _("Credits"),
-                ],
-                [
-                    f"{a['availability_percent']:.3f} %",
-                    f"{a['target_percent']} %",
-                    f"{a['downtime_minutes']:.2f}",
-                    f"{a['eligible_minutes']:.2f}",
-                    f"{a['excluded_minutes']:.2f}",
-                    str(a["credits"]),
-                ],
-            ]
-        ),
-        Spacer(1, 6 * mm),
-        Paragraph(_("Tickets"), styles["Heading2"]),
-    ]
-    rows = [
-        [
-            _("Reference"),
-            _("Subject"),
-            _("Priority"),
-            _("Received"),
-            _("Response due"),
-            _("Response time"),
-            _("Resolution due"),
-            _("Resolution time"),
-            _("Breaches"),
-        ]
-    ]
-    for line in statement.tickets:
-        t = line.ticket
-        rows.append(
-            [
-                t.reference,
-                text(t.subject[:120]),
-                t.priority,
-                moment_text(t.received_at),
-                moment_text(t.response_due_at),
-                duration_text(line.response_time),
-                moment_text(t.resolution_due_at),
-                duration_text(line.resolution_time),
-                _breach_text(line),
-            ]
-        )
-    story.append(
-        table(rows) if statement.tickets else Paragraph(_("No tickets."), styles["Normal"])
-    )
-    story += [Spacer(1, 6 * mm), Paragraph(_("Service credits"), styles["Heading2"])]
-    rows = [[_("Kind"), _("For"), _("Days"), _("Status"), _("Breach"), _("Claim by")]]
-    for credit in statement.credits:
-        rows.append(
-            [
-                credit.get_kind_display(),
-                text(credit.subject),
-                str(credit.days),
-                credit.get_status_display(),
-                moment_text(credit.breach_at),
-                moment_text(credit.claim_deadline),
-            ]
-        )
-    story.append(
-        table(rows) if statement.credits else Paragraph(_("No credits earned."), styles["Normal"])
-    )
-    doc.build(story)
-    return buffer.getvalue()
-
-
-def _breach_text(line: TicketLine) -> str:
-    parts = []
-    if line.ticket.excluded:
-        return _("excluded")
-    if line.response_breached:
-        parts.append(_("response"))
-    if line.resolution_breached:
-        parts.append(_("resolution"))
-    return ", ".join(parts) or "—"
+    return render(statement)
 
 
 # -- monthly email -------------------------------------------------------------------------

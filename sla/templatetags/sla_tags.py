@@ -4,7 +4,9 @@
 from django import template
 from django.utils.html import format_html
 
+from sla.calendars import region_timezone
 from sla.display import sla_status as _sla_status
+from tickets.event_text import describe
 
 register = template.Library()
 
@@ -13,6 +15,18 @@ register = template.Library()
 def sla_status(ticket):
     """The ticket's SlaStatus (level, text, title, style)."""
     return _sla_status(ticket)
+
+
+@register.simple_tag
+def ticket_timezone(ticket) -> str:
+    """The IANA zone of the ticket's support region, for ``{% timezone %}`` blocks."""
+    return region_timezone(ticket.organization.region)
+
+
+@register.filter
+def event_sentence(event) -> str:
+    """A timeline or audit event worded in the reader's language and time zone."""
+    return describe(event)
 
 
 @register.filter

@@ -1,23 +1,22 @@
 """Demo data for a first look: one organization per region, users and tickets in every state.
 
-Tickets are made only through tickets.services, so the SLA engine computes their deadlines
-exactly as it does for real traffic. Idempotent: when the demo organizations exist it says so
-and changes nothing.
+Tickets are made only through the services, played in time order (portal.demo_tickets), so
+the SLA engine and the escalation sweep treat them exactly as real traffic. Idempotent: when
+the demo organizations exist it says so and changes nothing. Links in mail and notices use
+SITE_URL (`make run` sets it from PORT).
 """
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Organization, Region, User
 from escalation.models import OnCallShift
-from sla.availability import services as availability
-from tickets import services as tickets
-from tickets.models import Channel, Feature, Priority, Status
+from portal.demo_tickets import DemoTickets
 
 DEMO_PASSWORD = "demo-pass-2026"  # Demo only: never use seed_demo on a real deployment.
 
@@ -56,18 +55,6 @@ STAFF = [
     ("avery", "Avery Accounts", "Customer Account Manager (escalation level 2)"),
 ]
 
-REGION_ZONES = {
-    Region.GMT: ZoneInfo("Europe/London"),
-    Region.US_EST: ZoneInfo("America/New_York"),
-    Region.US_PST: ZoneInfo("America/Los_Angeles"),
-}
-
-CHROME_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
-FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0"
-
 
 class Command(BaseCommand):
     help = "Create demo organizations, users and tickets in every state (idempotent)."
@@ -80,8 +67,11 @@ class Command(BaseCommand):
                 f"Demo data already present ({', '.join(sorted(existing))}); nothing to do."
             )
             return
-        with transaction.atomic():
-            logins = self._seed()
+        # The story's mail happened "in the past": record it (threading needs the Message-IDs)
+        # but send nothing now, so starting the site pages and mails no one.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            with transaction.atomic():
+                logins = self._seed()
         self._print_logins(logins)
 
     # -- building -------------------------------------------------------------------------
@@ -117,9 +107,8 @@ class Command(BaseCommand):
             logins.append((*row, f"client, org admin of {name} ({plan})"))
             clients.append(user)
 
-        self._tickets(clients, staff["sam"])
-        self._outage(staff["sam"])
         self._on_call(staff["sam"], staff["morgan"])
+        DemoTickets(self.now, clients, staff).play()
         return logins
 
     def _on_call(self, *engineers):
@@ -137,20 +126,6 @@ class Command(BaseCommand):
                     starts_at=starts,
                     ends_at=starts + datetime.timedelta(weeks=1),
                 )
-
-    def _outage(self, actor):
-        """A 5½-hour outage on a Tuesday last month: availability below 99.5 %, one credit."""
-        first_of_month = timezone.localdate().replace(day=1)
-        last_month = (first_of_month - datetime.timedelta(days=1)).replace(day=1)
-        tuesday = last_month + datetime.timedelta(days=(1 - last_month.weekday()) % 7 + 7)
-        start = datetime.datetime.combine(tuesday, datetime.time(9), tzinfo=datetime.UTC)
-        availability.record_incident(
-            actor=actor,
-            started_at=start,
-            ended_at=start + datetime.timedelta(hours=5, minutes=30),
-            summary="Replays and heatmaps unavailable after a storage failover",
-        )
-        availability.close_month(last_month)
 
     def _user(self, username, full_name, email, *, role="client", organization=None):
         user = User.objects.filter(username__iexact=username).first()
@@ -177,204 +152,6 @@ class Command(BaseCommand):
             username="admin", email="admin@eservice.localhost", password=DEMO_PASSWORD
         )
         return user, ("admin", DEMO_PASSWORD)
-
-    def _at(self, client, days_ago, hour, minute=0, *, weekday=True):
-        """A past moment in the client's region: `days_ago` days back at hh:mm local time.
-
-        With `weekday`, a Saturday or Sunday moves back to the Friday, so reports land in
-        business hours as the story intends. Never later than a minute ago.
-        """
-        zone = REGION_ZONES[client.organization.contract.region]
-        day = timezone.localdate(self.now, zone) - datetime.timedelta(days=days_ago)
-        while weekday and day.weekday() >= 5:
-            day -= datetime.timedelta(days=1)
-        moment = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=zone)
-        return min(moment.astimezone(datetime.UTC), self.now - datetime.timedelta(minutes=1))
-
-    @staticmethod
-    def _later(moment, **delta):
-        return moment + datetime.timedelta(**delta)
-
-    def _open(self, client, subject, description, *, received_at, priority=None, **extra):
-        extra.setdefault("user_agent", CHROME_UA)
-        return tickets.open_ticket(
-            organization=client.organization,
-            reporter=client,
-            subject=subject,
-            description=description,
-            priority=priority,
-            received_at=received_at,
-            **extra,
-        )
-
-    def _tickets(self, clients, sam):
-        alice, bob, carol = clients
-
-        # New: just filed, nobody has looked at it yet.
-        self._open(
-            alice,
-            "Heatmap shows no clicks on the checkout page",
-            "Since this morning the click heatmap of /checkout is empty, other pages are fine.",
-            priority=Priority.P2,
-            feature=Feature.HEATMAPS,
-            received_at=self.now - datetime.timedelta(hours=2),
-        )
-
-        # Open: triaged, diagnosis started, a public reply, an internal note, a client reply.
-        received = self._at(alice, 3, 10, 5)
-        ticket = self._open(
-            alice,
-            "Session replay lags several minutes behind",
-            "Replays of today's sessions only appear after 10-15 minutes.",
-            priority=Priority.P1,
-            feature=Feature.SESSION_REPLAY,
-            received_at=received,
-        )
-        tickets.triage(ticket, priority=Priority.P1, actor=sam)
-        tickets.start_diagnosis(ticket, actor=sam, at=self._later(received, minutes=50))
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="We are looking at the ingestion queue for your project and will update you.",
-            at=self._later(received, hours=1, minutes=10),
-        )
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="Internal: ingestion lag on shard eu-3, infra team paged.",
-            internal=True,
-            at=self._later(received, hours=1, minutes=30),
-        )
-        tickets.add_comment(
-            ticket,
-            author=alice,
-            body="Thanks, it is still lagging this morning.",
-            at=self._later(received, days=1, hours=-1),
-        )
-
-        # Pending: waiting for the customer to send a HAR file.
-        received = self._at(bob, 6, 14, 20)
-        ticket = self._open(
-            bob,
-            "Zoning percentages differ from our analytics tool",
-            "Click rates on the home page zones are about 20% lower than in our own tool.",
-            priority=Priority.P2,
-            feature=Feature.ZONING,
-            received_at=received,
-        )
-        tickets.triage(ticket, priority=Priority.P2, actor=sam)
-        tickets.start_diagnosis(ticket, actor=sam, at=self._later(received, hours=2))
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="Could you send us a HAR file recorded while loading the home page?",
-            at=self._later(received, hours=2, minutes=30),
-        )
-        tickets.set_status(ticket, status=Status.PENDING, actor=sam)
-
-        # Resolved: a P1 login problem, fixed two days after the report.
-        received = self._at(bob, 12, 9, 40)
-        ticket = self._open(
-            bob,
-            "Login fails with SSO for part of our team",
-            "Users of the marketing group get 'invalid assertion' when signing in with SSO.",
-            priority=Priority.P0,
-            feature=Feature.WORKSPACE,
-            received_at=received,
-        )
-        tickets.triage(ticket, priority=Priority.P1, actor=sam)
-        tickets.start_diagnosis(ticket, actor=sam, at=self._later(received, hours=1))
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="The SAML certificate rotated on our side; we are rolling out the fix.",
-            at=self._later(received, hours=3),
-        )
-        tickets.resolve(
-            ticket,
-            actor=sam,
-            at=self._later(received, days=2),
-            resolution="New certificate deployed; SSO works again for every group.",
-        )
-
-        # Closed: a low-priority request, resolved then closed.
-        received = self._at(carol, 20, 11, 0)
-        ticket = self._open(
-            carol,
-            "Workspace CSV export is missing the segment column",
-            "The export of a workspace report does not include the segment name.",
-            priority=Priority.P3,
-            feature=Feature.WORKSPACE,
-            received_at=received,
-        )
-        tickets.triage(ticket, priority=Priority.P3, actor=sam)
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="Known issue: export from the report page meanwhile, it includes segments.",
-            at=self._later(received, hours=4),
-        )
-        tickets.resolve(
-            ticket,
-            actor=sam,
-            at=self._later(received, days=3),
-            resolution="Fixed in release 24.3: the segment column is exported.",
-        )
-        tickets.set_status(ticket, status=Status.CLOSED, actor=sam)
-
-        # Excluded: not an Anomaly under the contract (a browser other than current Chrome).
-        received = self._at(carol, 9, 15, 30)
-        ticket = self._open(
-            carol,
-            "Replay player is blank",
-            "The replay player shows a blank frame for every session.",
-            priority=Priority.P1,
-            feature=Feature.SESSION_REPLAY,
-            received_at=received,
-            user_agent=FIREFOX_UA,
-        )
-        tickets.triage(ticket, priority=Priority.P2, actor=sam)
-        tickets.start_diagnosis(ticket, actor=sam, at=self._later(received, hours=1))
-        tickets.set_exclusion(
-            ticket,
-            excluded=True,
-            reason="Reported from Firefox 115: only current Google Chrome is supported.",
-            actor=sam,
-        )
-
-        # P0 by phone, at night on the 24/7 line: logged by the agent after the call, resolved
-        # within hours.
-        received = self._at(bob, 4, 21, 15, weekday=False)
-        ticket = tickets.open_ticket(
-            organization=bob.organization,
-            reporter=bob,
-            actor=sam,
-            subject="Tracking tag slows down our whole site",
-            description="Phone call: pages take 8 s to load since the tag update; site unusable.",
-            priority=Priority.P0,
-            feature=Feature.OTHER,
-            channel=Channel.PHONE,
-            received_at=received,
-        )
-        tickets.start_diagnosis(ticket, actor=sam, at=self._later(received, minutes=25))
-        tickets.add_comment(
-            ticket,
-            author=sam,
-            body="We rolled the tag back to the previous version; please confirm.",
-            at=self._later(received, hours=1, minutes=40),
-        )
-        tickets.add_comment(
-            ticket,
-            author=bob,
-            body="Confirmed, the site is fast again.",
-            at=self._later(received, hours=2),
-        )
-        tickets.resolve(
-            ticket,
-            actor=sam,
-            at=self._later(received, hours=2, minutes=30),
-            resolution="Tag rolled back; root cause fixed in the next tag release.",
-        )
 
     # -- output ---------------------------------------------------------------------------
 
