@@ -10,6 +10,7 @@ from django.db import connection
 
 from escalation.models import OnCallShift, PageRecord
 from escalation.paging import send_due_digests
+from notifications.delivery import deliver_due
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
 from tests.factories import ClientFactory, StaffFactory
 from tests.mail import eml, ingest
@@ -100,6 +101,7 @@ def test_twenty_p0s_page_once_then_one_digest(alice, oncall, django_capture_on_c
         )
         for n in range(20)
     ]
+    deliver_due()  # pages wait in the notification outbox until the worker sends them
     pages = OutboundMessage.objects.filter(kind="oncall")
     assert [p.ticket_id for p in pages] == [tickets[0].pk]
     assert send_due_digests(SATURDAY_NIGHT + datetime.timedelta(minutes=5)) == 0  # not yet
@@ -118,6 +120,7 @@ def test_another_organization_and_a_later_p0_page_at_once(
     _p0(alice, SATURDAY_NIGHT, django_capture_on_commit_callbacks)
     _p0(bob, SATURDAY_NIGHT, django_capture_on_commit_callbacks)  # its own organization
     _p0(alice, SATURDAY_NIGHT + datetime.timedelta(minutes=16), django_capture_on_commit_callbacks)
+    deliver_due()
     assert OutboundMessage.objects.filter(kind="oncall").count() == 3
 
 
@@ -137,5 +140,6 @@ def test_two_p0s_at_the_same_moment_page_once(oncall):
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(open_one, [alice, colleague]))
+    deliver_due()
     assert OutboundMessage.objects.filter(kind="oncall").count() == 1
     assert PageRecord.objects.filter(paged=False).count() == 1
