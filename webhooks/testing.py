@@ -21,6 +21,12 @@ class Received:
     body: bytes
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections when two senders open eight
+    # each at once; a real endpoint queues them.
+    request_queue_size = 128
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body are written separately: without this, Nagle's algorithm and the
@@ -63,7 +69,7 @@ class Receiver:
         self.received: list[Received] = []
         self.count = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.receiver = self
         if tls:  # (certificate file, key file)
