@@ -142,11 +142,10 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
     )
     try:
         wait_for_port(port, timeout=240)
-        line = next(t for t in _log(out).splitlines() if "worker (pid" in t)
-        worker_pid = int(line.split("worker (pid ")[1].split(")")[0])
+        worker_pid = _started_pid(out, "worker")
         os.kill(worker_pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while "worker started again" not in _log(out):
+        while "worker started again" not in _log(out, tail=None):
             assert run_all.poll() is None, _log(out)
             assert time.monotonic() < deadline, _log(out)
             time.sleep(0.5)
@@ -156,7 +155,7 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
             assert run_all.wait(timeout=90) == 0
         except subprocess.TimeoutExpired:
             pytest.fail(f"run-all did not stop on Ctrl-C:\n{_log(out)}")
-        assert "stopping web, worker and beat" in _log(out)
+        assert "stopping web, worker and beat" in _log(out, tail=None)
         assert not _alive(_pids(out))
     finally:
         if run_all.poll() is None:
@@ -164,6 +163,18 @@ def test_run_all_restarts_a_crashed_process_and_ctrl_c_stops_everything(tmp_path
             run_all.wait()
         for pid in _alive(_pids(out)):  # its children lead process groups of their own
             os.killpg(pid, signal.SIGKILL)
+
+
+def _started_pid(out: Path, name: str, timeout: float = 60) -> int:
+    """The pid run-all reported for `name`, read from the whole log: the worker's and beat's
+    banners soon push run-all's own line out of any tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(rf"{name} \(pid (\d+)\)", _log(out, tail=None))
+        if found:
+            return int(found.group(1))
+        time.sleep(0.2)
+    pytest.fail(f"run-all never reported its {name}:\n{_log(out)}")
 
 
 def _pids(out: Path) -> set[int]:
