@@ -169,3 +169,15 @@ def test_starting_beat_after_the_seed_pages_no_one():
     seed()
     assert sweep().counts()["escalations"] == 0
     assert sweep().counts()["warnings"] == 0
+
+
+def test_starting_the_worker_after_the_seed_mails_no_one(mailoutbox):
+    from notifications.delivery import deliver_due
+    from notifications.models import Notification
+
+    seed()
+    recorded = Notification.objects.count()
+    deliver_due()
+    assert recorded > 0  # the story's mail is kept (threading, the admin's outbox) ...
+    assert mailoutbox == []  # ... but belongs to its past: nothing goes out at start-up
+    assert not Notification.objects.filter(status__in=["pending", "sending", "sent"]).exists()

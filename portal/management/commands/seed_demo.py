@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import Organization, Region, User
 from escalation.models import OnCallShift
+from notifications.models import Notification, Status
 from portal.demo_tickets import DemoTickets
 
 DEMO_PASSWORD = "demo-pass-2026"  # Demo only: never use seed_demo on a real deployment.
@@ -71,7 +72,12 @@ class Command(BaseCommand):
         # but send nothing now, so starting the site pages and mails no one.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             with transaction.atomic():
+                first = Notification.objects.order_by("-pk").values_list("pk", flat=True).first()
                 logins = self._seed()
+                # Its notifications belong to the story's past too: kept, never delivered.
+                Notification.objects.filter(pk__gt=first or 0, status=Status.PENDING).update(
+                    status=Status.SKIPPED, last_error="demo data: recorded, not sent"
+                )
         self._print_logins(logins)
 
     # -- building -------------------------------------------------------------------------
