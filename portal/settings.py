@@ -330,7 +330,7 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # it on every tick; a standby beat on another host takes over once the lock has not been
     # renewed for BEAT_LOCK_TIMEOUT_SECONDS. The schedule still comes from code
     # (portal.celery.register_beat), options included.
-    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_BEAT_SCHEDULER = "portal.beat.Scheduler"
     CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
     CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="") + "redbeat:"
     CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT_SECONDS", default=60)

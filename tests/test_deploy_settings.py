@@ -69,7 +69,7 @@ def test_a_redis_broker_brings_the_beat_lock_and_cached_sessions(tmp_path):
         CELERY_BROKER_KEY_PREFIX="site-a:",
         BEAT_LOCK_TIMEOUT_SECONDS="30",
     )
-    assert config["scheduler"] == "redbeat.RedBeatScheduler"
+    assert config["scheduler"] == "portal.beat.Scheduler"
     assert config["redbeat_prefix"] == "site-a:redbeat:"
     assert config["lock_timeout"] == 30
     # Ticks renew the lock well within its timeout.
