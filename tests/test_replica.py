@@ -14,6 +14,14 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "repl
 MONTH = datetime.date(2026, 3, 1)
 
 
+@pytest.fixture(autouse=True)
+def close_replica():
+    """The replica alias has a connection of its own; left open, the test database cannot
+    be dropped at the end of the run."""
+    yield
+    connections["replica"].close()
+
+
 @pytest.fixture
 def replica_on(settings):
     settings.DATABASE_REPLICA_READS = True
