@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.storage_url import storage_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("ESERVICE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -128,6 +130,19 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 
+# An optional read replica (portal.replica): reports, statements and the status page's
+# availability figures read there; writes, and reads inside a write transaction, stay on
+# default.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_READS = bool(DATABASE_REPLICA_URL)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+    }
+DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -155,7 +170,9 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Serve straight from the app folders too, so a site started without collectstatic is styled.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local files under MEDIA_ROOT, or a shared bucket (portal.storage_url) so that every web
+    # and worker host sees every upload.
+    "default": storage_from_url(env.str("MEDIA_STORAGE_URL", default="")),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -262,6 +279,10 @@ else:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
+if REDIS_URL:
+    # Sessions: read from Redis, written through to the database, so a Redis restart or
+    # eviction signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: queues are files, so a newcomer needs no server at all.
@@ -304,6 +325,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # One beat at a time (celery-redbeat): the running beat holds a lock in Redis and renews
+    # it on every tick; a standby beat on another host takes over once the lock has not been
+    # renewed for BEAT_LOCK_TIMEOUT_SECONDS. The schedule still comes from code
+    # (portal.celery.register_beat), options included.
+    CELERY_BEAT_SCHEDULER = "portal.beat.Scheduler"
+    CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="") + "redbeat:"
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT_SECONDS", default=60)
+    # A tick at least this often renews the lock well inside its timeout.
+    CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, CELERY_REDBEAT_LOCK_TIMEOUT / 3)
 CELERY_TIMEZONE = "UTC"
 
 REST_FRAMEWORK = {

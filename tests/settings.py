@@ -15,3 +15,8 @@ from portal.settings import *  # noqa: E402, F403
 # the shared cache start processes on Redis with a key prefix of their own (tests.isolation),
 # or switch to the database cache (test_security_throttle).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A replica alias that is the test database itself (TEST MIRROR), for the router's tests;
+# reads go there only where a test turns DATABASE_REPLICA_READS on (tests/test_replica.py).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+DATABASE_REPLICA_READS = False

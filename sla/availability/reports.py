@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Avg, Count, Q
 
 from portal.exports import SafeWriter
+from portal.replica import on_replica
 from tickets.models import SatisfactionRating, Ticket
 
 from . import intervals
@@ -67,6 +68,7 @@ def _count(row: ComplianceRow, ticket) -> None:
         row.resolution_times.append((ticket.resolved_at - ticket.first_response_at).total_seconds())
 
 
+@on_replica
 def compliance(month: datetime.date, *, plan="", priority="", region="") -> list[ComplianceRow]:
     """Tickets received in the month, grouped; credit days granted for the month's breaches."""
     lo, hi = intervals.month_bounds(month)
@@ -115,6 +117,7 @@ class SatisfactionRow:
         return round(100 * self.satisfied / self.answers, 1) if self.answers else 0.0
 
 
+@on_replica
 def satisfaction(month: datetime.date, *, plan="", priority="", region="") -> dict:
     """CSAT answers on the month's tickets (same filters as compliance()), per agent (the
     ticket's assignee) and per organization: two grouped queries."""

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Contract, Organization
 from portal.errors import Conflict, ServiceError
+from portal.replica import on_replica
 from tickets import events
 from tickets.models import Priority, Ticket
 
@@ -114,6 +115,7 @@ def month_figures(organization, month: datetime.date, now=None) -> intervals.Mon
     )
 
 
+@on_replica
 def availability_report(organization, month: datetime.date, now=None) -> dict:
     """The API's availability body (SPEC section 6 field names)."""
     figures = month_figures(organization, month, now)
@@ -128,6 +130,7 @@ def availability_report(organization, month: datetime.date, now=None) -> dict:
     }
 
 
+@on_replica
 def availability_history(organization, count: int, now=None) -> list[dict]:
     """The last `count` months (current one measured to now), oldest first, in 4 queries."""
     now = now or timezone.now()

@@ -15,6 +15,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
+from portal.replica import on_replica
 from tickets.models import Ticket
 
 from . import intervals, services
@@ -89,6 +90,7 @@ def minutes_text(value) -> str:
     return f"{formats.number_format(round(value), 0, force_grouping=True)}\u00a0min"
 
 
+@on_replica
 def build(organization, month: datetime.date, now=None) -> Statement:
     """Every ticket received or resolved in the month, the month's availability, its credits."""
     now = now or timezone.now()

@@ -1,0 +1,90 @@
+"""Settings for several hosts: the beat scheduler, sessions, the replica and the bucket follow
+the environment; without it, one machine keeps the defaults."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json
+import django
+django.setup()
+from django.conf import settings
+from portal.celery import app
+print(json.dumps({
+    "scheduler": str(app.conf.beat_scheduler),
+    "redbeat_prefix": app.conf.get("redbeat_key_prefix"),
+    "lock_timeout": app.conf.get("redbeat_lock_timeout"),
+    "max_loop": app.conf.beat_max_loop_interval,
+    "sessions": settings.SESSION_ENGINE,
+    "databases": sorted(settings.DATABASES),
+    "replica_host": settings.DATABASES.get("replica", {}).get("HOST"),
+    "storage": settings.STORAGES["default"]["BACKEND"],
+    "sweep_expires": app.conf.beat_schedule["sla-sweep"]["options"]["expires"],
+}))
+"""
+CONFIG_VARS = (
+    "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_BROKER_KEY_PREFIX",
+    "MEDIA_STORAGE_URL",
+    "ESCALATION_SWEEP_SECONDS",
+)
+
+
+def probe(tmp_path, **env_vars) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    env.update(DJANGO_SETTINGS_MODULE="portal.settings", ESERVICE_VAR_DIR=str(tmp_path / "var"))
+    env.update(env_vars)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_one_machine_keeps_the_default_beat_local_files_and_database_sessions(tmp_path):
+    config = probe(tmp_path)
+    assert config["scheduler"] == "celery.beat:PersistentScheduler"
+    assert config["sessions"] == "django.contrib.sessions.backends.db"
+    assert config["databases"] == ["default"]
+    assert config["storage"] == "django.core.files.storage.FileSystemStorage"
+    assert config["sweep_expires"] == 59
+
+
+def test_a_redis_broker_brings_the_beat_lock_and_cached_sessions(tmp_path):
+    config = probe(
+        tmp_path,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CELERY_BROKER_KEY_PREFIX="site-a:",
+        BEAT_LOCK_TIMEOUT_SECONDS="30",
+    )
+    assert config["scheduler"] == "portal.beat.Scheduler"
+    assert config["redbeat_prefix"] == "site-a:redbeat:"
+    assert config["lock_timeout"] == 30
+    # Ticks renew the lock well within its timeout.
+    assert config["max_loop"] <= 10
+    assert config["sessions"] == "django.contrib.sessions.backends.cached_db"
+    assert config["sweep_expires"] == 59
+
+
+def test_replica_and_bucket_from_their_urls(tmp_path):
+    config = probe(
+        tmp_path,
+        DATABASE_URL="postgres://u@primary.example:5432/eservice",
+        DATABASE_REPLICA_URL="postgres://u@replica.example:5432/eservice",
+        MEDIA_STORAGE_URL="s3://media?endpoint_url=http://s3.example:9000",
+    )
+    assert config["databases"] == ["default", "replica"]
+    assert config["replica_host"] == "replica.example"
+    assert config["storage"] == "storages.backends.s3.S3Storage"
