@@ -95,6 +95,23 @@ def test_audit_trail_speaks_in_names_and_local_times(staff_client, ticket, charl
     assert "+00:00" not in html.split('id="ws-audit-title"')[1]
 
 
+def test_a_french_agent_reads_the_trail_and_sla_timeline_in_french(staff_client, ticket, charlie):
+    """Events written while English was active are worded at read time for the reader."""
+    services.triage(ticket, priority="P0", actor=charlie)
+    services.resolve(ticket, actor=charlie, resolution="Purged the CDN cache.")
+    charlie.language = "fr"
+    charlie.save()
+    html = staff_client.get(url(ticket)).content.decode()
+    trail = html.split('id="ws-audit-title"')[1]
+    timeline = html.split('id="ws-timeline-title"')[1].split('id="ws-audit-title"')[0]
+    assert "Journal d’audit" in html
+    assert "a requalifié la priorité" in trail
+    assert "a résolu le ticket" in trail
+    assert "re-classified" not in trail and "resolved the ticket" not in trail
+    assert "mars 2026" in timeline  # deadlines worded in French
+    assert "response due" not in timeline and "clock started" not in timeline
+
+
 def test_reply_with_an_attachment_is_public(staff_client, ticket, charlie):
     upload = SimpleUploadedFile("fix.txt", b"purge the cache", content_type="text/plain")
     response = post(staff_client, ticket, new_comment="Try this.", attachments=upload)

@@ -1,4 +1,8 @@
-"""The audit trail in words: who did what, old → new in labels, times in the ticket's zone."""
+"""The audit trail in words: who did what, old → new in labels, times in the ticket's zone.
+
+The sentences come from tickets.event_text, so a row reads in the agent's language whatever
+language was active when it was written; only a person's own words (the note) stay as typed.
+"""
 
 import datetime
 from dataclasses import dataclass
@@ -9,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from tickets import event_text
 from tickets.models import Ticket
 
 ACTIONS = {
@@ -22,6 +27,10 @@ ACTIONS = {
     "included": gettext_lazy("made the SLA apply again"),
     "customer_replied": gettext_lazy("replied, so the ticket is open again"),
     "changed": gettext_lazy("changed the ticket"),
+    "confirmed": gettext_lazy("confirmed the resolution"),
+    "escalated": gettext_lazy("escalated the ticket"),
+    "warning": gettext_lazy("warned before a deadline"),
+    "created": gettext_lazy("created the ticket"),
 }
 MOMENT = "D j M Y, H:i T"
 
@@ -67,13 +76,21 @@ def _field(name: str):
         return None
 
 
+def _field_detail(event, tz) -> str:
+    field = _field(event.field)
+    label = capfirst(field.verbose_name) if field is not None else event.field
+    old = _value(field, event.old_value, tz)
+    new = _value(field, event.new_value, tz)
+    return f"{label}: {old} → {new}"
+
+
 def describe(event, tz) -> AuditLine:
-    field = _field(event.field) if event.field else None
-    detail = ""
-    if event.field:
-        label = capfirst(field.verbose_name) if field is not None else event.field
-        old = _value(field, event.old_value, tz)
-        new = _value(field, event.new_value, tz)
-        detail = f"{label}: {old} → {new}"
+    with timezone.override(tz):
+        sentence = event_text.specific_text(event)
+    if sentence is None:
+        sentence = _field_detail(event, tz) if event.field else ""
+    note = event.note
+    if note and note.strip() in sentence:  # the sentence already quotes the reason
+        note = ""
     action = ACTIONS.get(event.action, event.action.replace("_", " "))
-    return AuditLine(event.at, person(event.actor), str(action), detail, event.note, event.public)
+    return AuditLine(event.at, person(event.actor), str(action), sentence, note, event.public)
