@@ -29,6 +29,7 @@ from tickets import desk, event_text, presence
 from tickets.admin_lists import IndexedListMixin
 from tickets.macros import macros_for
 from tickets.models import (
+    ACTIVE_STATUSES,
     Attachment,
     Channel,
     Comment,
@@ -301,7 +302,8 @@ class TicketAdmin(
 
     @admin.display(description=gettext_lazy("priority"), ordering="priority")
     def priority_badge(self, obj):
-        if obj.triaged_at is None:
+        # "Suggested" asks for triage; a finished ticket just shows the priority it ran on.
+        if obj.triaged_at is None and obj.status in ACTIVE_STATUSES:
             suggested = obj.suggested_priority
             return format_html(
                 '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
