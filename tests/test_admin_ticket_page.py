@@ -105,7 +105,7 @@ def test_a_french_agent_reads_the_trail_and_sla_timeline_in_french(staff_client,
     trail = html.split('id="ws-audit-title"')[1]
     timeline = html.split('id="ws-timeline-title"')[1].split('id="ws-audit-title"')[0]
     assert "Journal d’audit" in html
-    assert "a requalifié la priorité" in trail
+    assert "a requalifié la priorité — Priorité : P1 — Haute → P0 — Critique" in trail
     assert "a résolu le ticket" in trail
     assert "re-classified" not in trail and "resolved the ticket" not in trail
     assert "mars 2026" in timeline  # deadlines worded in French

@@ -63,6 +63,11 @@ def describe(event: TicketEvent) -> str:
     return event.action.replace("_", " ").capitalize()
 
 
+def change_text(name, old, new) -> str:
+    """`Status: New → Open`; French puts a space before the colon."""
+    return _("%(field)s: %(old)s → %(new)s") % {"field": name, "old": old, "new": new}
+
+
 def specific_text(event: TicketEvent) -> str | None:
     """The worded sentence of an audit event, or None when only a generic fallback fits."""
     if event.action == "confirmed":
@@ -71,7 +76,7 @@ def specific_text(event: TicketEvent) -> str | None:
         choices, name = CHOICE_FIELDS[event.field]
         labels = dict(choices.choices)
         old = labels.get(event.old_value, event.old_value or "—")
-        return f"{name}: {old} → {labels.get(event.new_value, event.new_value)}"
+        return change_text(name, old, labels.get(event.new_value, event.new_value))
     return _audit_text(event)
 
 

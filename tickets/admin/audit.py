@@ -81,7 +81,7 @@ def _field_detail(event, tz) -> str:
     label = capfirst(field.verbose_name) if field is not None else event.field
     old = _value(field, event.old_value, tz)
     new = _value(field, event.new_value, tz)
-    return f"{label}: {old} → {new}"
+    return event_text.change_text(label, old, new)
 
 
 def describe(event, tz) -> AuditLine:
