@@ -92,6 +92,9 @@ def test_audit_trail_speaks_in_names_and_local_times(staff_client, ticket, charl
     assert "Charlie Agent" in html
     assert "re-classified the priority — Priority: P1 — High → P0 — Critical" in html
     assert "Wed 4 Mar 2026, 03:00 PST" in html  # 11:00 UTC in Los Angeles
+    services.assign(ticket, assignee=charlie, actor=charlie)
+    trail = staff_client.get(url(ticket)).content.decode().split('id="ws-audit-title"')[1]
+    assert "Assignee: — → Charlie Agent" in trail  # the person's name, not the username
     assert "+00:00" not in html.split('id="ws-audit-title"')[1]
 
 

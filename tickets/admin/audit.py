@@ -7,6 +7,7 @@ language was active when it was written; only a person's own words (the note) st
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import formats, timezone
 from django.utils.text import capfirst
@@ -76,19 +77,42 @@ def _field(name: str):
         return None
 
 
-def _field_detail(event, tz) -> str:
+# Fields that store a person by username: the trail shows the person's name.
+PERSON_FIELDS = {"assignee", "reporter"}
+
+
+def names(events) -> dict[str, str]:
+    """username → name for the people the events' changes mention (one query, or none)."""
+    usernames = {
+        value
+        for e in events
+        if e.field in PERSON_FIELDS
+        for value in (e.old_value, e.new_value)
+        if value
+    }
+    if not usernames:
+        return {}
+    users = get_user_model().objects.filter(username__in=usernames)
+    return {user.get_username(): person(user) for user in users}
+
+
+def _field_detail(event, tz, people) -> str:
     field = _field(event.field)
     label = capfirst(field.verbose_name) if field is not None else event.field
-    old = _value(field, event.old_value, tz)
-    new = _value(field, event.new_value, tz)
+    if event.field in PERSON_FIELDS:
+        old = people.get(event.old_value, event.old_value) or "—"
+        new = people.get(event.new_value, event.new_value) or "—"
+    else:
+        old = _value(field, event.old_value, tz)
+        new = _value(field, event.new_value, tz)
     return event_text.change_text(label, old, new)
 
 
-def describe(event, tz) -> AuditLine:
+def describe(event, tz, people=None) -> AuditLine:
     with timezone.override(tz):
         sentence = event_text.specific_text(event)
     if sentence is None:
-        sentence = _field_detail(event, tz) if event.field else ""
+        sentence = _field_detail(event, tz, people or {}) if event.field else ""
     note = event.note
     if note and note.strip() in sentence:  # the sentence already quotes the reason
         note = ""

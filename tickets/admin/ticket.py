@@ -78,9 +78,7 @@ class TicketPageMixin:
             "conversation": conversation(ticket),
             "sla": self.sla_summary(ticket),
             "sla_events": sla_lines(events, tz),
-            "audit_lines": [
-                audit.describe(e, tz) for e in events if e.kind != TicketEvent.Kind.SLA
-            ],
+            "audit_lines": audit_lines(events, tz),
             "macros": macros_for(ticket, request.user, tz),
             "presence_seconds": presence.POLL_SECONDS,
         }
@@ -116,6 +114,12 @@ class TicketPageMixin:
             return JsonResponse({"others": []})
         typing = request.POST.get("typing") == "1"
         return JsonResponse({"others": presence.touch(ticket.pk, request.user, typing=typing)})
+
+
+def audit_lines(events, tz) -> list:
+    trail = [e for e in events if e.kind != TicketEvent.Kind.SLA]
+    people = audit.names(trail)
+    return [audit.describe(e, tz, people) for e in trail]
 
 
 def sla_lines(events, tz) -> list[tuple]:
