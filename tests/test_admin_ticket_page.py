@@ -92,7 +92,27 @@ def test_audit_trail_speaks_in_names_and_local_times(staff_client, ticket, charl
     assert "Charlie Agent" in html
     assert "re-classified the priority — Priority: P1 — High → P0 — Critical" in html
     assert "Wed 4 Mar 2026, 03:00 PST" in html  # 11:00 UTC in Los Angeles
+    services.assign(ticket, assignee=charlie, actor=charlie)
+    trail = staff_client.get(url(ticket)).content.decode().split('id="ws-audit-title"')[1]
+    assert "Assignee: — → Charlie Agent" in trail  # the person's name, not the username
     assert "+00:00" not in html.split('id="ws-audit-title"')[1]
+
+
+def test_a_french_agent_reads_the_trail_and_sla_timeline_in_french(staff_client, ticket, charlie):
+    """Events written while English was active are worded at read time for the reader."""
+    services.triage(ticket, priority="P0", actor=charlie)
+    services.resolve(ticket, actor=charlie, resolution="Purged the CDN cache.")
+    charlie.language = "fr"
+    charlie.save()
+    html = staff_client.get(url(ticket)).content.decode()
+    trail = html.split('id="ws-audit-title"')[1]
+    timeline = html.split('id="ws-timeline-title"')[1].split('id="ws-audit-title"')[0]
+    assert "Journal d’audit" in html
+    assert "a requalifié la priorité — Priorité : P1 — Haute → P0 — Critique" in trail
+    assert "a résolu le ticket" in trail
+    assert "re-classified" not in trail and "resolved the ticket" not in trail
+    assert "mars 2026" in timeline  # deadlines worded in French
+    assert "response due" not in timeline and "clock started" not in timeline
 
 
 def test_reply_with_an_attachment_is_public(staff_client, ticket, charlie):

@@ -100,6 +100,17 @@ def test_untriaged_ticket_shows_the_suggested_priority(staff_client, alice):
     assert "ticket-prio-untriaged" in response.text
 
 
+def test_a_finished_untriaged_ticket_shows_its_priority_not_a_suggestion(
+    staff_client, alice, charlie
+):
+    ticket = open_ticket(alice, priority="P0")
+    services.resolve(ticket, actor=charlie, resolution="Fixed.")
+    response = staff_client.get(CHANGELIST)
+    assert "P0 suggested" not in response.text
+    assert 'ticket-prio-untriaged"' not in response.text  # the badge, not the stylesheet
+    assert 'class="ticket-prio ticket-prio-P0"' in response.text
+
+
 # --- filters -----------------------------------------------------------------------------
 
 

@@ -53,14 +53,7 @@ def describe(event: TicketEvent) -> str:
     """The sentence for one event; "" for an event another one of its change already tells."""
     if event.kind == TicketEvent.Kind.SLA:
         return describe_sla(event)
-    if event.action == "confirmed":
-        return _("The client confirmed the resolution; the ticket is closed.")
-    if event.field in CHOICE_FIELDS:
-        choices, name = CHOICE_FIELDS[event.field]
-        labels = dict(choices.choices)
-        old = labels.get(event.old_value, event.old_value or "—")
-        return f"{name}: {old} → {labels.get(event.new_value, event.new_value)}"
-    text = _audit_text(event)
+    text = specific_text(event)
     if text is not None:
         return text
     if event.note:
@@ -68,6 +61,23 @@ def describe(event: TicketEvent) -> str:
     if event.field in QUIET_FIELDS:
         return ""
     return event.action.replace("_", " ").capitalize()
+
+
+def change_text(name, old, new) -> str:
+    """`Status: New → Open`; French puts a space before the colon."""
+    return _("%(field)s: %(old)s → %(new)s") % {"field": name, "old": old, "new": new}
+
+
+def specific_text(event: TicketEvent) -> str | None:
+    """The worded sentence of an audit event, or None when only a generic fallback fits."""
+    if event.action == "confirmed":
+        return _("The client confirmed the resolution; the ticket is closed.")
+    if event.field in CHOICE_FIELDS:
+        choices, name = CHOICE_FIELDS[event.field]
+        labels = dict(choices.choices)
+        old = labels.get(event.old_value, event.old_value or "—")
+        return change_text(name, old, labels.get(event.new_value, event.new_value))
+    return _audit_text(event)
 
 
 def _audit_text(event: TicketEvent) -> str | None:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -24,10 +25,11 @@ from django.views.decorators.http import require_POST
 from accounts.admin import StaffAccessMixin
 from portal.errors import ServiceError
 from portal.paging import TwoEndedPaginator
-from tickets import desk, presence
+from tickets import desk, event_text, presence
 from tickets.admin_lists import IndexedListMixin
 from tickets.macros import macros_for
 from tickets.models import (
+    ACTIVE_STATUSES,
     Attachment,
     Channel,
     Comment,
@@ -75,10 +77,8 @@ class TicketPageMixin:
             "contract": getattr(ticket.organization, "contract", None),
             "conversation": conversation(ticket),
             "sla": self.sla_summary(ticket),
-            "sla_events": [e for e in events if e.kind == TicketEvent.Kind.SLA],
-            "audit_lines": [
-                audit.describe(e, tz) for e in events if e.kind != TicketEvent.Kind.SLA
-            ],
+            "sla_events": sla_lines(events, tz),
+            "audit_lines": audit_lines(events, tz),
             "macros": macros_for(ticket, request.user, tz),
             "presence_seconds": presence.POLL_SECONDS,
         }
@@ -114,6 +114,18 @@ class TicketPageMixin:
             return JsonResponse({"others": []})
         typing = request.POST.get("typing") == "1"
         return JsonResponse({"others": presence.touch(ticket.pk, request.user, typing=typing)})
+
+
+def audit_lines(events, tz) -> list:
+    trail = [e for e in events if e.kind != TicketEvent.Kind.SLA]
+    people = audit.names(trail)
+    return [audit.describe(e, tz, people) for e in trail]
+
+
+def sla_lines(events, tz) -> list[tuple]:
+    """(event, sentence) for the SLA timeline, deadlines worded in the ticket's zone."""
+    with timezone.override(tz):
+        return [(e, event_text.describe(e)) for e in events if e.kind == TicketEvent.Kind.SLA]
 
 
 def conversation(ticket) -> list[dict]:
@@ -294,7 +306,8 @@ class TicketAdmin(
 
     @admin.display(description=gettext_lazy("priority"), ordering="priority")
     def priority_badge(self, obj):
-        if obj.triaged_at is None:
+        # "Suggested" asks for triage; a finished ticket just shows the priority it ran on.
+        if obj.triaged_at is None and obj.status in ACTIVE_STATUSES:
             suggested = obj.suggested_priority
             return format_html(
                 '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
