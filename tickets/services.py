@@ -156,6 +156,7 @@ def _opening(
     actor=None,
     follows=None,
     cc=(),
+    mail_ack=None,
 ) -> TicketChange:
     """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
@@ -184,6 +185,10 @@ def _opening(
     change = TicketChange(ticket, actor, "opened", timezone.now())
     if cc:
         change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
+    if mail_ack is not None:
+        # The mail intake's acknowledgement (threading, refused attachments): the
+        # notifications consumer writes it to the outbox like every other channel's.
+        change.context["mail_ack"] = mail_ack
     change.event("opened", params={"channel": ticket.channel}, public=True)
     return change
 
@@ -223,6 +228,7 @@ def open_ticket(
     actor=None,
     follows=None,
     cc=(),
+    mail_ack=None,
 ) -> Ticket:
     """File an anomaly. A client's priority is a suggestion that applies until triage.
     follows: the closed ticket a new mail about it reopens as a new one (mail intake)."""
@@ -240,6 +246,7 @@ def open_ticket(
         actor=actor,
         follows=follows,
         cc=cc,
+        mail_ack=mail_ack,
     )
     return open_tickets([spec])[0]
 
