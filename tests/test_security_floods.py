@@ -5,8 +5,8 @@ import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core import mail
 import time_machine
+from django.core import mail
 from django.db import connection
 
 from escalation.models import OnCallShift, PageRecord
