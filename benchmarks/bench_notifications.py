@@ -1,11 +1,13 @@
 """Notification fan-out on PostgreSQL: ticket events recorded with their outbox rows, then the
-outbox delivered to a real SMTP server (aiosmtpd in a thread).
+outbox delivered to a real SMTP server (aiosmtpd) and the webhook deliveries of the same events
+to two endpoints on a local HTTP server.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eservice \
         python benchmarks/bench_notifications.py [--events 10000] [--api 300]
 
-Uses its own database (eservice_bench_notify on the same server, recreated and migrated)
-and an SMTP server (aiosmtpd) in a process of its own.
+Uses its own database (eservice_bench_notify on the same server, recreated and migrated),
+an SMTP server (aiosmtpd) and the HTTP endpoints (webhooks.testing) in processes of their own.
+Both endpoints subscribe to ticket.created and comment.public: every event is two deliveries.
 Events: tickets opened (acknowledgement + queue notice), public staff replies (reporter and
 one watcher), client replies (the watcher and the queue), all through the ticket services
 one call at a time, as the portal and the API make them.
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "eservice_bench_notify"
 TARGET_MAILS = 300.0
+TARGET_DELIVERIES = 500.0
 TARGET_ADDED_QUERIES = 1
 TARGET_ADDED_MS = 1.0
 PEER_SYNC_MS, PEER_SYNC_QUERIES = 17.0, 20  # django-helpdesk: mail sent inside the request
@@ -55,6 +58,11 @@ def prepare_database(sink_port: int) -> None:
     )
     os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink_port}"
     os.environ["NOTIFICATIONS_QUEUE_ON_COMMIT"] = "false"  # delivery measured on its own
+    # Webhook tasks queued after commit go nowhere: the script calls the sender itself.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"
+    # One bench user files hundreds of tickets: the flood limits would refuse them.
+    os.environ["TICKETS_PER_USER_PER_HOUR"] = os.environ["TICKETS_PER_SENDER_PER_HOUR"] = "1000000"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -105,7 +113,7 @@ class QueryCounter:
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
-        if "notifications_" in sql:
+        if "notifications_" in sql or "webhooks_" in sql:
             self.outbox += 1
         return execute(sql, params, many, context)
 
@@ -171,24 +179,79 @@ def deliver_all(batch, procs=1):
     return time.perf_counter() - start, result
 
 
-# WEBHOOKS: once webhooks.services.emit() records deliveries (the webhooks app), add here the
-# delivery of the same run's webhook rows to two endpoints (a local HTTP server) and print
-# deliveries/s next to mails/s. On this branch emit() is a stub and records nothing.
+def _serve_webhooks(urls, counter) -> None:
+    """Child process: two local HTTP endpoints (webhooks.testing) that count what they get."""
+    from webhooks.testing import Receiver
+
+    class Counting(Receiver):
+        def record(self, request):
+            with counter.get_lock():
+                counter.value += 1
+            return 200
+
+    receivers = [Counting(keep=False).__enter__() for _ in range(2)]
+    urls.put([r.url for r in receivers])
+    while True:
+        time.sleep(3600)
+
+
+class WebhookSinkProcess:
+    """The two webhook endpoints in a process of their own, like the SMTP sink."""
+
+    def __enter__(self):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        queue, self.counter = context.Queue(), context.Value("i", 0)
+        self.proc = context.Process(target=_serve_webhooks, args=(queue, self.counter))
+        self.proc.daemon = True
+        self.proc.start()
+        self.urls = queue.get(timeout=30)
+        return self
+
+    def received(self) -> int:
+        return self.counter.value
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.join(timeout=10)
+
+
+def register_endpoints(urls) -> None:
+    from webhooks.models import WebhookEndpoint
+
+    for url in urls:
+        WebhookEndpoint.objects.create(
+            url=url, events=["ticket.created", "comment.public"], secret="bench"
+        )
+
+
+def deliver_webhooks(batch=500):
+    """Send every pending webhook delivery (the sender's batches, concurrent POSTs over
+    kept-alive connections); (seconds, deliveries sent)."""
+    from webhooks import sender
+
+    start, sent = time.perf_counter(), 0
+    while True:
+        count = sender.deliver(limit=batch)
+        if not count:
+            break
+        sent += count
+    return time.perf_counter() - start, sent
 
 
 def api_creation(orgs, n, *, with_outbox: bool):
     """ms and queries per API ticket creation, the outbox consumer (un)registered."""
     from django.db import connection
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from accounts import tokens
     from notifications.fanout import consume
     from tickets import events
 
     org, users = orgs[0]
-    token, _ = Token.objects.get_or_create(user=users[2])
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue(users[2])}")
     saved = list(events._consumers)
     if not with_outbox:
         events._consumers[:] = [c for c in saved if c is not consume]
@@ -271,21 +334,27 @@ def main():
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--procs", type=int, default=2, help="delivery processes (the cores)")
     args = parser.parse_args()
-    with SinkProcess() as sink:
+    with SinkProcess() as sink, WebhookSinkProcess() as hooks:
         prepare_database(sink.port)
         setup_django()
         from django.conf import settings
+        from rest_framework.throttling import SimpleRateThrottle
 
         settings.ALLOWED_HOSTS = ["*"]
+        SimpleRateThrottle.THROTTLE_RATES["token"] = "1000000/min"  # the API token throttle
         orgs, agent = make_people()
+        register_endpoints(hooks.urls)
         rng = random.Random(9)
         record_events(orgs, agent, 200, rng)  # warm-up: imports, caches, templates
         deliver_all(args.batch)
-        received_before = sink.received()
+        deliver_webhooks()
+        received_before, hooks_before = sink.received(), hooks.received()
 
         seconds, queries, outbox_queries = record_events(orgs, agent, args.events, rng)
         d_seconds, result = deliver_all(args.batch, args.procs)
         received = sink.wait_for(received_before + result.sent) - received_before
+        w_seconds, w_sent = deliver_webhooks()
+        w_received = hooks.received() - hooks_before
 
         api_creation(orgs, 30, with_outbox=True)  # warm-up
         (before_ms, before_q), (after_ms, after_q) = interleaved(orgs, args.api)
@@ -294,14 +363,17 @@ def main():
     print(
         f"  recorded : {args.events} events in {seconds:.2f} s = {args.events / seconds:,.0f} "
         f"events/s, {queries / args.events:.1f} queries/event of which "
-        f"{outbox_queries / args.events:.2f} on the outbox"
+        f"{outbox_queries / args.events:.2f} on the outbox (mail and webhook rows)"
     )
     print(
         f"  delivered: {result.sent} mails in {d_seconds:.2f} s = {result.sent / d_seconds:,.0f} "
         f"mails/s ({args.procs} processes, batches of {args.batch}, one SMTP connection each; "
         f"sink received {received})"
     )
-    print("  webhooks : not measured on this branch (emit() is a stub; see WEBHOOKS above)")
+    print(
+        f"  webhooks : {w_sent} deliveries in {w_seconds:.2f} s = {w_sent / w_seconds:,.0f} "
+        f"deliveries/s (2 endpoints on a local HTTP server, which received {w_received})"
+    )
     added_ms, added_q = after_ms - before_ms, after_q - before_q
     print(
         f"  API ticket creation: {before_ms:.2f} ms, {before_q:.1f} queries without the outbox; "
@@ -314,6 +386,8 @@ def main():
     )
     met = result.sent / d_seconds >= TARGET_MAILS
     print(f"  target {TARGET_MAILS:.0f} mails/s: {'met' if met else 'NOT met'}")
+    met = w_sent / w_seconds >= TARGET_DELIVERIES
+    print(f"  target {TARGET_DELIVERIES:.0f} deliveries/s: {'met' if met else 'NOT met'}")
     met = added_q <= TARGET_ADDED_QUERIES and added_ms < TARGET_ADDED_MS
     print(f"  target <= 1 query and < 1 ms added per ticket write: {'met' if met else 'NOT met'}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

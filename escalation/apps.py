@@ -10,14 +10,14 @@ class EscalationConfig(AppConfig):
 
     def ready(self):
         from portal.celery import register_beat
-        from tickets.signals import ticket_changed, ticket_changing
+        from tickets.signals import ticket_changing
 
         from . import receivers, rules
         from .models import EscalationRule
 
         # After the sla app's receiver (INSTALLED_APPS order): the deadlines are fresh here.
         ticket_changing.connect(receivers.set_next_check, dispatch_uid="escalation_next_check")
-        ticket_changed.connect(receivers.page_oncall, dispatch_uid="escalation_oncall")
+        # On-call pages consume the domain event stream (registered in portal.apps).
         post_save.connect(rules.clear_cache, sender=EscalationRule, dispatch_uid="esc_rules_s")
         post_delete.connect(rules.clear_cache, sender=EscalationRule, dispatch_uid="esc_rules_d")
         # ESCALATION_SWEEP_SECONDS lets the integration test run beat every 2 s.

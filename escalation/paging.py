@@ -77,28 +77,25 @@ def send_due_digests(now=None) -> int:
 
 
 def _send_digest(organization, tickets, now) -> None:
-    from tickets.outbound import send_ticket_mail
+    """Recorded as a notice on the event stream: the notifications outbox sends it (template
+    mail/oncall_digest, in the engineer's language), like the first page."""
+    from tickets.events import Notice, publish
 
     from .models import on_call_for
 
     region = getattr(getattr(organization, "contract", None), "region", None) or "GMT"
     engineer = on_call_for(region, now)
-    to = [engineer.email] if engineer is not None and engineer.email else []
+    if engineer is not None and engineer.email:
+        recipients = [(engineer.email, engineer)]
+    else:
+        recipients = [(settings.SUPPORT_TEAM_EMAIL, None)]
     still_open = [t for t in tickets if t.status not in (Status.RESOLVED, Status.CLOSED)]
-    lines = [
-        f"{len(tickets)} more P0 tickets from {organization.name} since the last page "
-        f"({len(still_open)} still open):",
-        "",
-        *[f"- {t.reference} [{t.status}] {t.subject}" for t in tickets],
-        "",
-        f"{settings.SITE_URL}/admin/tickets/ticket/?organization__id__exact={organization.pk}",
-    ]
-    send_ticket_mail(
-        ticket=None,
-        to=to or [settings.SUPPORT_TEAM_EMAIL],
-        subject=f"[P0 digest] {organization.name}: {len(tickets)} more P0 tickets",
-        body="\n".join(lines) + "\n",
-        kind="oncall-digest",
-        auto_submitted="auto-generated",
-    )
+    data = {
+        "organization": organization.name,
+        "organization_id": organization.pk,
+        "count": len(tickets),
+        "open": len(still_open),
+        "tickets": [[t.reference, t.status, t.subject] for t in tickets],
+    }
+    publish([Notice("oncall_digest", None, recipients, data)])
     log.info("P0 digest for %s: %d tickets", organization, len(tickets))

@@ -1,6 +1,8 @@
-"""Signal receivers connected in escalation.apps."""
+"""The escalation app's hooks on ticket writes: set_next_check (the ticket_changing signal,
+before the save) and page_oncall (a consumer of the domain event stream, portal.apps)."""
 
 import logging
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,18 +31,26 @@ def set_next_check(sender, change, **kwargs):
         change.fields.add("next_check_at")
 
 
-def page_oncall(sender, change, **kwargs):
-    """ticket_changed (after commit): a P0 received or re-classified outside business hours
-    goes to the engineer on call at once (OutboundMessage kind "oncall")."""
-    ticket = change.ticket
-    if change.reason not in ("opened", "triage") or ticket.priority != Priority.P0:
-        return
-    if change.reason == "triage" and "priority" not in change.fields:
-        return
-    if ticket.excluded or not ticket.is_active:
-        return
+def page_oncall(changes: list) -> None:
+    """Consumer of the domain event stream (portal.apps): a P0 received or re-classified
+    outside business hours goes to the engineer on call at once, once the change commits."""
+    for change in changes:
+        if _pages(change):
+            transaction.on_commit(partial(_page_after_commit, change.ticket, change.at))
+
+
+def _pages(change) -> bool:
+    reason = getattr(change, "reason", None)
+    if reason not in ("opened", "triage") or change.ticket.priority != Priority.P0:
+        return False
+    if reason == "triage" and "priority" not in change.fields:
+        return False
+    return not change.ticket.excluded and change.ticket.is_active
+
+
+def _page_after_commit(ticket, at) -> None:
     try:
-        _page(ticket, change.at)
+        _page(ticket, at)
     except Exception:  # noqa: BLE001 - the ticket is saved; paging must not fail the request
         log.exception("on-call notice failed for ticket %s", ticket.pk)
 

@@ -180,7 +180,7 @@ def _outbound(n, mail, now) -> OutboundMessage:
         to=[n.email],
         subject=mail.subject,
         body=mail.body,
-        auto_submitted="auto-generated",
+        auto_submitted=mail.extra_headers.get("Auto-Submitted", "auto-generated"),
         in_reply_to=mail.extra_headers.get("In-Reply-To", ""),
         sent_at=now,
     )

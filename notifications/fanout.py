@@ -138,8 +138,8 @@ def _is_actor(row, actor) -> bool:
 
 
 def _opened(change) -> list[Notification]:
-    """The acknowledgement (any channel but mail, which the intake answers in its thread)
-    and the staff notice of a new ticket."""
+    """The acknowledgement (every channel; by mail only as the intake allows it: within the
+    sender's limit, threaded to the client's message) and the staff notice of a new ticket."""
     ticket = change.ticket
     data = {
         "priority": ticket.priority,
@@ -147,12 +147,20 @@ def _opened(change) -> list[Notification]:
         "response_due_at": _iso(ticket.response_due_at),
     }
     rows = []
-    if ticket.channel != Channel.EMAIL and ticket.reporter_id:
+    if _acknowledged(change):
+        ack = dict(data, **change.context.get("mail_ack", {}))
         reporter = client_people(ticket, [])
-        rows += _rows(reporter, "ack", Category.UPDATES, ticket=ticket, data=data)
+        rows += _rows(reporter, "ack", Category.UPDATES, ticket=ticket, data=ack)
     staff = staff_or_queue(ticket)
     rows += _rows(staff, "new_ticket", Category.NEW_TICKETS, ticket=ticket, data=data)
     return rows
+
+
+def _acknowledged(change) -> bool:
+    ticket = change.ticket
+    if not ticket.reporter_id:
+        return False
+    return ticket.channel != Channel.EMAIL or change.context.get("mail_ack") is not None
 
 
 def _public_comment(change, people) -> list[Notification]:
@@ -228,7 +236,7 @@ def _escalation_notice(escalation, people) -> list[Notification]:
     return _notice(notice)
 
 
-NOTICE_CATEGORIES = {"oncall": Category.ONCALL}
+NOTICE_CATEGORIES = {"oncall": Category.ONCALL, "oncall_digest": Category.ONCALL}
 
 
 def _notice(notice: Notice) -> list[Notification]:

@@ -75,6 +75,9 @@ def _is_staff_mail(n: Notification) -> bool:
 
 def _link(n: Notification) -> str:
     site = settings.SITE_URL.rstrip("/")
+    if n.kind == "oncall_digest":
+        query = f"?organization__id__exact={n.data.get('organization_id', '')}"
+        return f"{site}/admin/tickets/ticket/{query}"
     if n.ticket_id is None and _is_staff_mail(n):
         return f"{site}/admin/availability/servicecredit/{n.credit_id}/change/"
     if n.ticket_id is None:
@@ -116,6 +119,8 @@ def _staff_prefix(n: Notification) -> str:
 
 
 def _subject(n: Notification, earlier: bool) -> str:
+    if n.kind == "oncall_digest":
+        return _("[P0 digest] %(organization)s: %(count)s more P0 tickets") % n.data
     if n.ticket_id is None:
         return _("Service credit: %(days)s day(s)") % {"days": n.data.get("days", "")}
     subject = f"[{n.ticket.reference}] {_staff_prefix(n)}{n.ticket.subject}"
@@ -163,6 +168,10 @@ def build(n: Notification, first: tuple | None) -> EmailMultiAlternatives:
         headers["List-Unsubscribe"] = f"<{ctx['unsubscribe_url']}>"
         if earlier:
             headers["In-Reply-To"] = headers["References"] = first[1]
+        elif n.data.get("thread"):
+            # The mail intake's acknowledgement answers the client's own message.
+            headers.update(n.data["thread"])
+            headers["Auto-Submitted"] = "auto-replied"
         text = render_to_string(f"mail/{n.kind}.txt", ctx)
         html = render_to_string(f"mail/{n.kind}.html", ctx)
         subject = _subject(n, earlier)

@@ -2,17 +2,18 @@
 grant and refuse (SPEC section 2, Service credits)."""
 
 import datetime
-from types import SimpleNamespace
 
 import pytest
 import time_machine
+from django.test import TestCase
 
 from portal.errors import Conflict, ServiceError
 from sla.availability import services, tasks
 from sla.availability.models import ContractChange, CreditStatus, Incident, ServiceCredit
 from tests.factories import TicketFactory
+from tickets.events import publish
 from tickets.models import Ticket
-from tickets.signals import ticket_changed
+from tickets.services import TicketChange
 
 UTC = datetime.UTC
 DUE = datetime.datetime(2026, 3, 10, 12, tzinfo=UTC)  # a Tuesday noon
@@ -25,8 +26,9 @@ def t(*args):
 
 
 def resolved_ticket(org, *, late, priority="P1", excluded=False):
-    """A ticket row resolved `late` after its deadline; the change is announced as
-    tickets.services does after commit (the receiver under test listens to it)."""
+    """A ticket row resolved `late` after its deadline; the change is published on the
+    domain event stream as tickets.services.record() does (the consumer under test
+    syncs the credit once it commits)."""
     ticket = TicketFactory(
         organization=org,
         priority=priority,
@@ -42,9 +44,8 @@ def resolved_ticket(org, *, late, priority="P1", excluded=False):
 
 
 def announce(ticket, reason):
-    ticket_changed.send(
-        sender=Ticket, change=SimpleNamespace(ticket=ticket, reason=reason, at=ticket.resolved_at)
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        publish([TicketChange(ticket, None, reason, ticket.resolved_at)])
 
 
 def credit_for(ticket):

@@ -1,6 +1,7 @@
 """The intake pipeline: store, route, thread, trim, reopen, acknowledge, no loops."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from tests.factories import ClientFactory, OrganizationFactory, plan
-from tests.mail import eml, ingest
+from tests.mail import auto_replies, eml, ingest
 from tickets import services
 from tickets.mail.models import InboundMessage, InboundStatus
 from tickets.mail.pipeline import process
@@ -23,11 +24,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def ticket(alice):
     message = ingest(eml("plain_new.eml"))
+    auto_replies()  # its acknowledgement is sent before the test begins
     mail.outbox.clear()
     return message.ticket
 
 
 def _ack(ticket):
+    auto_replies()  # the outbox delivers it, which records the sent mail
     return OutboundMessage.objects.get(ticket=ticket, kind="ack")
 
 
@@ -39,7 +42,7 @@ def test_a_message_delivered_twice_makes_one_ticket(alice):
     second = ingest(eml("plain_new.eml"))
     assert first.pk == second.pk and second.status == InboundStatus.DONE
     assert Ticket.objects.count() == 1 and InboundMessage.objects.count() == 1
-    assert len(mail.outbox) == 1
+    assert len(auto_replies()) == 1
 
 
 def test_store_keeps_raw_bytes_envelope_and_headers(alice):
@@ -148,23 +151,23 @@ def test_an_unknown_sender_is_quarantined_and_told_once_per_day(org):
     message = ingest(eml("unknown_sender.eml"))
     assert message.status == InboundStatus.QUARANTINED and message.ticket is None
     assert Ticket.objects.count() == 0
-    assert len(mail.outbox) == 1
-    reply = mail.outbox[0]
+    assert len(auto_replies()) == 1
+    reply = auto_replies()[0]
     assert reply.to == ["eve@unknown-company.example"]
     assert reply.extra_headers["Auto-Submitted"] == "auto-replied"
     assert reply.extra_headers["In-Reply-To"] == "<unknown-1@mail.unknown-company.example>"
     assert "administrator" in reply.body
     ingest(eml("unknown_sender.eml").replace(b"unknown-1@", b"unknown-2@"))
-    assert len(mail.outbox) == 1
+    assert len(auto_replies()) == 1
     with time_machine.travel(timezone.now() + datetime.timedelta(hours=25)):
         ingest(eml("unknown_sender.eml").replace(b"unknown-1@", b"unknown-3@"))
-    assert len(mail.outbox) == 2
+    assert len(auto_replies()) == 2
 
 
 def test_an_unknown_auto_reply_is_ignored_not_quarantined_and_never_answered(org):
     raw = eml("auto_reply.eml").replace(b"alice@acme.example", b"eve@unknown-company.example")
     assert ingest(raw).status == InboundStatus.IGNORED
-    assert mail.outbox == []
+    assert auto_replies() == []
 
 
 # --- acknowledgement ----------------------------------------------------------------------------
@@ -173,8 +176,8 @@ def test_an_unknown_auto_reply_is_ignored_not_quarantined_and_never_answered(org
 def test_a_new_ticket_is_acknowledged_once_threaded_and_auto_replied(alice):
     message = ingest(eml("plain_new.eml"))
     ingest(eml("plain_new.eml"))
-    assert len(mail.outbox) == 1
-    ack = mail.outbox[0]
+    assert len(auto_replies()) == 1
+    ack = auto_replies()[0]
     ticket = message.ticket
     assert ack.to == ["alice@acme.example"]
     assert ack.subject == f"[{ticket.reference}] Heatmap not loading on the pricing page"
@@ -187,12 +190,30 @@ def test_a_new_ticket_is_acknowledged_once_threaded_and_auto_replied(alice):
         assert "First response due by" in ack.body
 
 
+def test_the_acknowledgement_gives_the_deadline_in_local_time_in_the_clients_language(alice):
+    contract = alice.organization.contract
+    contract.region = "US-PST"
+    contract.save()
+    alice.language = "fr"
+    alice.save()
+    ticket = ingest(eml("forbidden_exe.eml")).ticket
+    [ack] = auto_replies()
+    assert ticket.response_due_at is not None
+    local = ticket.response_due_at.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert f"{local:%Y-%m-%d %H:%M}" in ack.body and "(America/Los_Angeles)" in ack.body
+    assert "UTC" not in ack.body
+    assert "Nous avons bien reçu" in ack.body or "Priorité" in ack.body
+    assert "Ces pièces jointes n’ont pas été acceptées" in ack.body and "setup.exe" in ack.body
+    assert ack.extra_headers["Auto-Submitted"] == "auto-replied"
+    assert ack.extra_headers["In-Reply-To"].startswith("<")
+
+
 def test_acknowledgements_are_rate_limited_per_sender(alice):
     for n in range(7):
         raw = eml("plain_new.eml").replace(b"CAF1x2plain@", f"flood-{n}@".encode())
         ingest(raw)
     assert Ticket.objects.count() == 7
-    assert len(mail.outbox) == 5
+    assert len(auto_replies()) == 5
 
 
 # --- loops ---------------------------------------------------------------------------------------
@@ -209,13 +230,13 @@ def test_acknowledgements_are_rate_limited_per_sender(alice):
 def test_automatic_mail_never_creates_tickets_nor_replies(alice, name, reason):
     message = ingest(eml(name))
     assert message.status == InboundStatus.IGNORED and message.reason == reason
-    assert Ticket.objects.count() == 0 and mail.outbox == []
+    assert Ticket.objects.count() == 0 and auto_replies() == []
 
 
 def test_auto_reply_to_an_existing_ticket_adds_nothing(ticket):
     message = ingest(eml("auto_reply.eml", **{"CS-000000": ticket.reference}))
     assert message.status == InboundStatus.IGNORED
-    assert not Comment.objects.filter(ticket=ticket).exists() and mail.outbox == []
+    assert not Comment.objects.filter(ticket=ticket).exists() and auto_replies() == []
 
 
 def test_a_null_envelope_sender_is_a_bounce(alice):
@@ -246,7 +267,7 @@ def test_a_reply_threads_by_in_reply_to_and_is_trimmed(ticket, alice):
     assert comment.body == "Here is the URL that fails: https://acme.example/pricing?v=2"
     assert comment.author == alice and comment.channel == "email" and not comment.internal
     assert comment.message_id == "<CAF1x2gmailreply@mail.gmail.com>"
-    assert Ticket.objects.count() == 1 and mail.outbox == []  # replies are not acknowledged
+    assert Ticket.objects.count() == 1 and auto_replies() == []  # replies are not acknowledged
 
 
 def test_a_reply_threads_by_references_to_the_clients_first_message(ticket):
@@ -318,7 +339,7 @@ def test_staff_reply_by_email_is_a_public_comment_and_first_response(ticket, cha
 
 def test_staff_mail_about_no_ticket_is_quarantined_silently(charlie):
     raw = eml("plain_new.eml").replace(b"alice@acme.example", b"charlie@vendor.example")
-    assert ingest(raw).status == InboundStatus.QUARANTINED and mail.outbox == []
+    assert ingest(raw).status == InboundStatus.QUARANTINED and auto_replies() == []
 
 
 # --- reopen or follow-up ----------------------------------------------------------------------
@@ -348,7 +369,7 @@ def test_a_reply_after_the_reopen_window_opens_a_linked_ticket(ticket, charlie, 
     new = message.ticket
     assert new != ticket and new.follows == ticket
     assert Comment.objects.filter(ticket=new, internal=True, body__contains=ticket.reference)
-    assert len(mail.outbox) == 1 and new.reference in mail.outbox[0].subject
+    assert len(auto_replies()) == 1 and new.reference in auto_replies()[0].subject
 
 
 def test_a_reply_to_a_closed_ticket_opens_a_linked_ticket(ticket, charlie):
@@ -376,7 +397,7 @@ def test_a_refused_attachment_is_noted_and_the_sender_told(alice):
     assert not Attachment.objects.filter(ticket=ticket).exists()
     note = Comment.objects.get(ticket=ticket, internal=True)
     assert "setup.exe" in note.body and "not accepted" in note.body
-    assert "setup.exe" in mail.outbox[0].body
+    assert "setup.exe" in auto_replies()[0].body
 
 
 def test_an_attachment_over_the_size_limit_is_refused_not_dropped(alice, settings):

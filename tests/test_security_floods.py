@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
+from django.core import mail
 from django.db import connection
 
 from escalation.models import OnCallShift, PageRecord
@@ -108,10 +109,12 @@ def test_twenty_p0s_page_once_then_one_digest(alice, oncall, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         assert send_due_digests(SATURDAY_NIGHT + datetime.timedelta(minutes=15)) == 1
         assert send_due_digests(SATURDAY_NIGHT + datetime.timedelta(minutes=16)) == 0
-    [digest] = OutboundMessage.objects.filter(kind="oncall-digest")
+    deliver_due()  # the digest goes through the notification outbox too
+    [digest] = OutboundMessage.objects.filter(kind="oncall_digest")
     assert digest.to == ["owl@vendor.example"]
     assert "19 more P0 tickets" in digest.subject
     assert all(t.reference in digest.body for t in tickets[1:])
+    assert digest.auto_submitted == "auto-generated"
 
 
 def test_another_organization_and_a_later_p0_page_at_once(
@@ -143,3 +146,25 @@ def test_two_p0s_at_the_same_moment_page_once(oncall):
     deliver_due()
     assert OutboundMessage.objects.filter(kind="oncall").count() == 1
     assert PageRecord.objects.filter(paged=False).count() == 1
+
+
+def test_the_digest_is_in_the_engineers_language(alice, oncall, django_capture_on_commit_callbacks):
+    oncall.language = "fr"
+    oncall.save()
+    tickets = [
+        _p0(
+            alice,
+            SATURDAY_NIGHT + datetime.timedelta(seconds=n),
+            django_capture_on_commit_callbacks,
+            n,
+        )
+        for n in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_due_digests(SATURDAY_NIGHT + datetime.timedelta(minutes=15)) == 1
+    deliver_due()
+    [digest] = [m for m in mail.outbox if "Synthèse P0" in m.subject]
+    assert digest.to == ["owl@vendor.example"] and "2 tickets P0 de plus" in digest.subject
+    assert tickets[2].reference in digest.body and "encore ouverts" in digest.body
+    [html] = [body for body, kind in digest.alternatives if kind == "text/html"]
+    assert tickets[1].reference in html

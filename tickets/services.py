@@ -2,7 +2,6 @@
 
 import datetime
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +21,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .signals import ticket_changed, ticket_changing
+from .signals import ticket_changing
 from .validators import check_attachment, check_attachments, clean_filename
 
 # Allowed status moves; reopening a closed ticket is staff-only (see reopen()).
@@ -100,8 +99,8 @@ def save_change(change: TicketChange) -> Ticket:
 def record(changes: list[TicketChange], *, insert=None) -> None:
     """Every write path's last step: the changes' events in one INSERT (``insert``, default
     bulk_create: the sweep passes its own), the domain-event consumers (tickets.events:
-    notifications, webhooks) in the same transaction, and ticket_changed for each change
-    once the transaction commits."""
+    notifications, webhooks, resolution credits, on-call pages) in the same transaction;
+    consumers with after-commit work register it there."""
     events = []
     for change in changes:
         for event in change.events:
@@ -110,8 +109,6 @@ def record(changes: list[TicketChange], *, insert=None) -> None:
     if events:
         (insert or TicketEvent.objects.bulk_create)(events)
     domain_events.publish(changes)
-    for change in changes:
-        transaction.on_commit(partial(ticket_changed.send, sender=Ticket, change=change))
 
 
 def check_past(at, field_name="at", *, not_before=None, now=None) -> datetime.datetime:
@@ -156,6 +153,7 @@ def _opening(
     actor=None,
     follows=None,
     cc=(),
+    mail_ack=None,
 ) -> TicketChange:
     """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
@@ -184,6 +182,10 @@ def _opening(
     change = TicketChange(ticket, actor, "opened", timezone.now())
     if cc:
         change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
+    if mail_ack is not None:
+        # The mail intake's acknowledgement (threading, refused attachments): the
+        # notifications consumer writes it to the outbox like every other channel's.
+        change.context["mail_ack"] = mail_ack
     change.event("opened", params={"channel": ticket.channel}, public=True)
     return change
 
@@ -223,6 +225,7 @@ def open_ticket(
     actor=None,
     follows=None,
     cc=(),
+    mail_ack=None,
 ) -> Ticket:
     """File an anomaly. A client's priority is a suggestion that applies until triage.
     follows: the closed ticket a new mail about it reopens as a new one (mail intake)."""
@@ -240,6 +243,7 @@ def open_ticket(
         actor=actor,
         follows=follows,
         cc=cc,
+        mail_ack=mail_ack,
     )
     return open_tickets([spec])[0]
 

@@ -9,13 +9,8 @@ class AvailabilityConfig(AppConfig):
 
     def ready(self):
         from portal.celery import register_beat
-        from tickets.signals import ticket_changed
 
-        from . import receivers
-
-        ticket_changed.connect(
-            receivers.on_ticket_changed, dispatch_uid="availability.resolution_credit"
-        )
+        # Resolution credits consume the domain event stream (registered in portal.apps).
         # Cheap sweeps, so they run hourly; each selects only what is due and is idempotent.
         register_beat("availability-expire-credits", "availability.expire_credits", 3600)
         register_beat("availability-close-month", "availability.close_previous_month", 3600)

@@ -1,6 +1,10 @@
-"""Resolution credits follow ticket changes (tickets.signals.ticket_changed, after commit)."""
+"""Resolution credits follow ticket changes: a consumer of the domain event stream
+(tickets.events, registered in portal.apps), which syncs the credit once the change commits."""
 
 import logging
+from functools import partial
+
+from django.db import transaction
 
 from . import services
 
@@ -10,12 +14,17 @@ log = logging.getLogger(__name__)
 CREDIT_REASONS = {"resolve", "status", "exclusion", "triage", "reopen"}
 
 
-def on_ticket_changed(sender, change, **kwargs):
-    if change.reason not in CREDIT_REASONS:
-        return
+def resolution_credits(changes: list) -> None:
+    """Consumer: after commit, sync the credit of each ticket a change may affect."""
+    for change in changes:
+        if getattr(change, "reason", None) in CREDIT_REASONS:
+            transaction.on_commit(partial(sync_credit, change.ticket))
+
+
+def sync_credit(ticket) -> None:
     try:
-        services.sync_resolution_credit(change.ticket)
+        services.sync_resolution_credit(ticket)
     except Exception:
         # The ticket change is committed; a credit failure must not turn it into an error.
         # The admin "recompute credit" action re-runs the same service.
-        log.exception("resolution credit for ticket %s failed", change.ticket.pk)
+        log.exception("resolution credit for ticket %s failed", ticket.pk)

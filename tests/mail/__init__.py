@@ -27,3 +27,15 @@ def ingest(raw: bytes, to: str = "premier@eservice.example", mail_from=None):
         message, _ = store(raw, mail_from, [to] if to else [])
         message = process(message.pk)
     return message
+
+
+def auto_replies() -> list:
+    """The automatic replies the intake's senders received: acknowledgements (sent from the
+    notifications outbox, delivered here as the worker would) and quarantine replies (sent
+    directly). Staff notices of the same tickets are left out."""
+    from django.core import mail
+
+    from notifications.delivery import deliver_due
+
+    deliver_due()
+    return [m for m in mail.outbox if m.extra_headers.get("Auto-Submitted") == "auto-replied"]

@@ -38,7 +38,7 @@ from tickets.models import (
     Ticket,
     pk_from_reference,
 )
-from tickets.outbound import mail_domain, send_ticket_mail, send_ticket_mails, ticket_subject
+from tickets.outbound import mail_domain, send_ticket_mail, send_ticket_mails
 from tickets.validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachment
 
 from . import parse
@@ -686,6 +686,8 @@ def _thread_headers(env: parse.Envelope) -> dict:
 
 
 def _quarantine(intake: Intake, address: str, reason: str) -> None:
+    # Sent directly, not through the notifications outbox: it concerns no ticket and goes to
+    # an address that is no user of the portal (no preferences, no language, no thread).
     _finish(intake.message, InboundStatus.QUARANTINED, reason)
     if not address or not _may_auto_reply(address, AutoReply.Kind.QUARANTINE, 1):
         return
@@ -908,6 +910,7 @@ def _ticket_spec(intake: Intake) -> dict:
         received_at=min(intake.message.received_at, timezone.now()),
         files=intake.files,
         cc=intake.env.cc_addresses,
+        mail_ack=_acknowledge(intake),
     )
 
 
@@ -927,7 +930,6 @@ def _after_opening(intake: Intake, ticket: Ticket, follows: Ticket | None = None
         _system_note(ticket, "\n".join(notes))
     _note_refused(ticket, intake.refused)
     _finish(intake.message, InboundStatus.DONE, "new ticket", ticket=ticket)
-    _acknowledge(intake, ticket)
 
 
 def _strip_reference(subject: str) -> str:
@@ -939,36 +941,15 @@ def _plan_slug(organization) -> str:
     return contract.plan.slug if contract else ""
 
 
-def _acknowledge(intake: Intake, ticket: Ticket) -> None:
-    address = intake.sender.email
-    if not _may_auto_reply(address, AutoReply.Kind.ACK, ACKS_PER_HOUR):
-        return
-    lines = [
-        "Hello,",
-        "",
-        f"We have received your request and opened ticket {ticket.reference}.",
-        f"Priority: {ticket.get_priority_display()}"
-        + (" (suggested; our team confirms it at triage)" if ticket.suggested_priority else ""),
-    ]
-    if ticket.response_due_at:
-        due = ticket.response_due_at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"First response due by: {due}")
-    if intake.refused:
-        lines += ["", "These attachments were not accepted:"]
-        lines += [f"- {name}: {why}" for name, why in intake.refused]
-    lines += [
-        "",
-        f"Follow it at {settings.SITE_URL}/tickets/{ticket.reference}/ or reply to this email, "
-        f"keeping [{ticket.reference}] in the subject.",
-        "",
-        "— eService support",
-    ]
-    _send(
-        ticket=ticket,
-        to=[address],
-        subject=ticket_subject(ticket, ticket.subject),
-        body="\n".join(lines) + "\n",
-        kind="ack",
-        auto_submitted="auto-replied",
-        headers=_thread_headers(intake.env),
-    )
+def _acknowledge(intake: Intake) -> dict | None:
+    """What the acknowledgement of a new ticket needs, or None past the sender's limit.
+
+    The notifications consumer writes it to the outbox with the ticket's other mail (in
+    the recipient's language, deadline in the region's local time); it answers in the
+    thread of the client's message, as an automatic reply, naming the refused attachments."""
+    if not _may_auto_reply(intake.sender.email, AutoReply.Kind.ACK, ACKS_PER_HOUR):
+        return None
+    return {
+        "thread": _thread_headers(intake.env),
+        "refused": [[name, str(why)] for name, why in intake.refused],
+    }
