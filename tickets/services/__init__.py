@@ -3,6 +3,9 @@
 changes: what a verb did and how it is recorded; opening, comments, lifecycle: the verbs.
 """
 
+# ServiceError: what every verb raises on bad input (callers catch it from here).
+from portal.errors import ServiceError
+
 from .changes import LOCK_JOINS, TicketChange, check_past, lock, record, save_change
 from .comments import add_comment, add_comments, add_system_note
 from .lifecycle import (
@@ -21,6 +24,7 @@ from .opening import add_attachment, open_ticket, open_tickets
 __all__ = [
     "LOCK_JOINS",
     "TRANSITIONS",
+    "ServiceError",
     "TicketChange",
     "add_attachment",
     "add_comment",
