@@ -1,7 +1,10 @@
 import datetime
+import logging
+import re
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from portal.errors import Forbidden, ServiceError
@@ -16,6 +19,8 @@ from .models import (
     domains_taken_message,
     normalise_domains,
 )
+
+log = logging.getLogger("accounts")
 
 
 def get_plan(slug: str) -> Plan:
@@ -91,3 +96,18 @@ def organization_for_email(address: str) -> Organization | None:
         if domain in org.email_domains:
             return org
     return None
+
+
+def create_contact(address: str, name: str, organization: Organization) -> User:
+    """A contact for a sender from a client organization's domain: no usable password."""
+    base = re.sub(r"[^\w.@+-]", "", address)[:140] or "contact"
+    username = base
+    while User.objects.filter(username__iexact=username).exists():
+        username = f"{base[:130]}-{get_random_string(6).lower()}"
+    first, _sep, last = (name or "").partition(" ")
+    user = User(username=username, email=address, organization=organization)
+    user.first_name, user.last_name = first[:150], last[:150]
+    user.set_unusable_password()
+    user.save()
+    log.info("created contact %s for %s", username, organization)
+    return user

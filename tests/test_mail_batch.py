@@ -9,7 +9,7 @@ from django.db import transaction
 from django.test import TestCase
 
 from tests.mail import auto_replies, eml
-from tickets.mail import parse, pipeline
+from tickets.mail import actions, parse, pipeline
 from tickets.mail.models import AutoReply, InboundMessage, InboundStatus
 from tickets.mail.pipeline import process, process_many
 from tickets.mail.store import store, store_many
@@ -37,14 +37,14 @@ def _stored(*raws) -> list[int]:
 def ack_fails_for_boom(monkeypatch):
     """The acknowledgement of a "BOOM" message is written to the outbox with its ticket,
     then its processing fails."""
-    real = pipeline._after_opening
+    real = actions.after_opening
 
     def after_opening(intake, ticket, follows=None):
         real(intake, ticket, follows)
         if "BOOM" in intake.env.subject:
             raise RuntimeError("late failure")
 
-    monkeypatch.setattr(pipeline, "_after_opening", after_opening)
+    monkeypatch.setattr(actions, "after_opening", after_opening)
 
 
 def test_a_failing_message_mid_batch_is_recorded_and_the_others_succeed(alice, ack_fails_for_boom):

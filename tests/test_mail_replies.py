@@ -145,6 +145,7 @@ def test_a_failing_bulk_write_of_replies_falls_back_to_one_message_at_a_time(
 
     # add_comment() goes through add_comments() too: the bad reply fails alone as well.
     monkeypatch.setattr(services, "add_comments", add_comments)
+    monkeypatch.setattr(services.comments, "add_comments", add_comments)
     raws = [
         _mail(20, f"Re: [{ticket.reference}] fine"),
         _mail(21, f"Re: [{ticket.reference}] bad").replace(b"Hello,", b"BAD,", 1),

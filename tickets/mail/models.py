@@ -82,7 +82,7 @@ class AutoReply(models.Model):
 
     class Meta:
         indexes = [
-            # Read by pipeline._may_auto_reply (address, kind, window).
+            # Read by actions.may_auto_reply (address, kind, window).
             models.Index(fields=["address", "kind", "sent_at"], name="autoreply_window_idx"),
         ]
 

@@ -76,11 +76,16 @@ def decode_words(value) -> str:
             raise ValueError  # raw 8-bit bytes: decode them ourselves
         return str(make_header(chunks))
     except Exception:  # noqa: BLE001 - unknown charset, raw bytes, malformed encoded word
-        try:
-            chunks = decode_header(value if isinstance(value, Header) else str(value))
-        except Exception:  # noqa: BLE001
-            return str(value)
-        return " ".join(_decode_chunk(c, cs) for c, cs in chunks)
+        return _decode_loosely(value)
+
+
+def _decode_loosely(value) -> str:
+    """Each chunk in its own charset (UTF-8 when unknown), replacing what does not decode."""
+    try:
+        chunks = decode_header(value if isinstance(value, Header) else str(value))
+    except Exception:  # noqa: BLE001
+        return str(value)
+    return " ".join(_decode_chunk(c, cs) for c, cs in chunks)
 
 
 def _has_surrogates(text: str) -> bool:
@@ -271,15 +276,8 @@ def _attachment(part, index: int) -> Attachment:
 
 def content(msg, raw: bytes) -> Content:
     """Plain text preferred; HTML-only is sanitized and turned into text; attachments listed."""
-    plain, html_body, attachments = None, None, []
     try:
-        for index, part in enumerate(_leaves(msg), start=1):
-            if _is_attachment(part):
-                attachments.append(_attachment(part, index))
-            elif part.get_content_type() == "text/plain" and plain is None:
-                plain = _text_of(part)
-            elif part.get_content_type() == "text/html" and html_body is None:
-                html_body = _text_of(part)
+        plain, html_body, attachments = _parts(msg)
     except Exception:  # noqa: BLE001 - malformed MIME: keep what the bytes say
         plain, html_body, attachments = None, None, []
     if plain is None and html_body is None and not attachments:
@@ -287,6 +285,19 @@ def content(msg, raw: bytes) -> Content:
     clean = nh3.clean(html_body) if html_body else ""
     text = plain if plain is not None else html_to_text(clean)
     return Content(text=_normalise(text), html=clean, attachments=attachments)
+
+
+def _parts(msg) -> tuple[str | None, str | None, list]:
+    """The first text/plain part, the first text/html part and the attachments."""
+    plain, html_body, attachments = None, None, []
+    for index, part in enumerate(_leaves(msg), start=1):
+        if _is_attachment(part):
+            attachments.append(_attachment(part, index))
+        elif part.get_content_type() == "text/plain" and plain is None:
+            plain = _text_of(part)
+        elif part.get_content_type() == "text/html" and html_body is None:
+            html_body = _text_of(part)
+    return plain, html_body, attachments
 
 
 def _raw_body(raw: bytes) -> str:

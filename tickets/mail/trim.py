@@ -25,15 +25,21 @@ def _starts_history(lines: list[str], i: int) -> bool:
     line = lines[i].strip()
     if any(p.match(line) for p in QUOTE_HEADERS):
         return True
-    # Gmail wraps a long attribution over two lines.
-    if i + 1 < len(lines) and line and not line.startswith(">"):
-        joined = f"{line} {lines[i + 1].strip()}"
-        if any(p.match(joined) for p in QUOTE_HEADERS[:3]):
-            return True
+    if _wrapped_attribution(lines, i):
+        return True
     if OUTLOOK_FROM.match(line):
         following = [x.strip() for x in lines[i + 1 : i + 4]]
         return any(OUTLOOK_NEXT.match(x) for x in following)
     return False
+
+
+def _wrapped_attribution(lines: list[str], i: int) -> bool:
+    """Gmail wraps a long attribution over two lines."""
+    line = lines[i].strip()
+    if i + 1 >= len(lines) or not line or line.startswith(">"):
+        return False
+    joined = f"{line} {lines[i + 1].strip()}"
+    return any(p.match(joined) for p in QUOTE_HEADERS[:3])
 
 
 def trim_reply(text: str) -> str:

@@ -1,0 +1,47 @@
+"""Verbs that change tickets. Portal, API, admin, mail intake, tasks and commands all call these.
+
+changes: what a verb did and how it is recorded; opening, comments, lifecycle: the verbs.
+"""
+
+# ServiceError: what every verb raises on bad input (callers catch it from here).
+from portal.errors import ServiceError
+
+from .changes import LOCK_JOINS, TicketChange, check_past, lock, record, save_change
+from .comments import add_comment, add_comments, add_system_note
+from .lifecycle import (
+    TRANSITIONS,
+    assign,
+    reopen,
+    resolve,
+    set_exclusion,
+    set_status,
+    start_diagnosis,
+    triage,
+    update_details,
+)
+from .opening import add_attachment, open_ticket, open_tickets
+
+__all__ = [
+    "LOCK_JOINS",
+    "TRANSITIONS",
+    "ServiceError",
+    "TicketChange",
+    "add_attachment",
+    "add_comment",
+    "add_comments",
+    "add_system_note",
+    "assign",
+    "check_past",
+    "lock",
+    "open_ticket",
+    "open_tickets",
+    "record",
+    "reopen",
+    "resolve",
+    "save_change",
+    "set_exclusion",
+    "set_status",
+    "start_diagnosis",
+    "triage",
+    "update_details",
+]

@@ -1,0 +1,147 @@
+"""Opening tickets, one or many, and their attachments."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.errors import ServiceError
+
+from ..models import Attachment, Channel, Priority, Ticket
+from ..signals import ticket_changing
+from ..validators import check_attachment, check_attachments, clean_filename
+from .changes import TicketChange, check_past, record
+
+
+def _opening(
+    *,
+    organization,
+    reporter,
+    subject,
+    description,
+    priority=None,
+    feature=None,
+    channel=Channel.WEB,
+    received_at=None,
+    user_agent="",
+    files=(),
+    actor=None,
+    follows=None,
+    cc=(),
+    mail_ack=None,
+) -> TicketChange:
+    """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
+    actor = actor or reporter
+    received_at = check_past(received_at, "received_at")
+    _check_opening(subject, description, files)
+    ticket = Ticket(
+        organization=organization,
+        reporter=reporter,
+        subject=subject.strip()[:200],
+        description=description,
+        priority=priority or Priority.P2,
+        suggested_priority=priority,
+        feature=feature or "other",
+        channel=channel,
+        received_at=received_at,
+        user_agent=(user_agent or "")[:500],
+        follows=follows,
+    )
+    if priority and actor and actor.is_staff:
+        ticket.triaged_at = timezone.now()
+    change = TicketChange(ticket, actor, "opened", timezone.now())
+    _mail_context(change, cc, mail_ack)
+    change.event("opened", params={"channel": ticket.channel}, public=True)
+    return change
+
+
+def _check_opening(subject, description, files) -> None:
+    if not (subject or "").strip():
+        raise ServiceError(_("A subject is required."), field="subject")
+    if not (description or "").strip():
+        raise ServiceError(_("Describe the anomaly."), field="description")
+    check_attachments(files)
+
+
+def _mail_context(change: TicketChange, cc, mail_ack) -> None:
+    """What the mail intake tells the consumers about a ticket it opens."""
+    if cc:
+        change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
+    if mail_ack is not None:
+        # The mail intake's acknowledgement (threading, refused attachments): the
+        # notifications consumer writes it to the outbox like every other channel's.
+        change.context["mail_ack"] = mail_ack
+
+
+@transaction.atomic
+def open_tickets(specs: list[dict]) -> list[Ticket]:
+    """Batch form of open_ticket(): the same rules per ticket, one INSERT of all the tickets
+    and one of all their events (bulk imports and the mail intake's batches).
+
+    Each spec holds open_ticket()'s keyword arguments. Every ticket is validated and goes
+    through ticket_changing (SLA deadlines, next escalation check) before anything is written;
+    one invalid spec raises and writes nothing.
+    """
+    changes = [_opening(**spec) for spec in specs]
+    for change in changes:
+        ticket_changing.send(sender=Ticket, change=change)
+    tickets = Ticket.objects.bulk_create([change.ticket for change in changes])
+    record(changes)
+    for spec, ticket in zip(specs, tickets, strict=True):
+        for f in spec.get("files", ()):
+            add_attachment(ticket, f, uploaded_by=spec["reporter"])
+    return tickets
+
+
+def open_ticket(
+    *,
+    organization,
+    reporter,
+    subject,
+    description,
+    priority=None,
+    feature=None,
+    channel=Channel.WEB,
+    received_at=None,
+    user_agent="",
+    files=(),
+    actor=None,
+    follows=None,
+    cc=(),
+    mail_ack=None,
+) -> Ticket:
+    """File an anomaly. A client's priority is a suggestion that applies until triage.
+    follows: the closed ticket a new mail about it reopens as a new one (mail intake)."""
+    spec = dict(
+        organization=organization,
+        reporter=reporter,
+        subject=subject,
+        description=description,
+        priority=priority,
+        feature=feature,
+        channel=channel,
+        received_at=received_at,
+        user_agent=user_agent,
+        files=files,
+        actor=actor,
+        follows=follows,
+        cc=cc,
+        mail_ack=mail_ack,
+    )
+    return open_tickets([spec])[0]
+
+
+def add_attachment(ticket, upload, *, uploaded_by=None, comment=None, name=None) -> Attachment:
+    filename = clean_filename(name or upload.name)
+    content_type = check_attachment(filename, upload.size)
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        filename=filename,
+        content_type=content_type,
+        size=upload.size,
+        internal=bool(comment and comment.internal),
+        uploaded_by=uploaded_by,
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    return attachment
