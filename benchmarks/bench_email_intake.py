@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import fresh_database  # noqa: E402 - beside this script
+
 BENCH_DB = "eservice_bench_mail"
 PEER_BASELINE = 86.0  # msgs/s: django-helpdesk's get_email from a local mail directory here
 TARGET = 400.0
@@ -31,29 +34,7 @@ PDF = b"%PDF-1.4\n" + bytes(random.Random(7).getrandbits(8) for _ in range(200 *
 
 
 def prepare_database() -> None:
-    import environ
-    import psycopg
-
-    base = environ.Env.db_url_config(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eservice_mail")
-    )
-    if not base["ENGINE"].endswith("postgresql"):
-        sys.exit("DATABASE_URL must point to PostgreSQL")
-    conninfo = dict(
-        host=base["HOST"] or "127.0.0.1",
-        port=base["PORT"] or 5432,
-        user=base["USER"],
-        password=base["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
-    os.environ["DATABASE_URL"] = (
-        f"postgres://{auth}@{conninfo['host']}:{conninfo['port']}/{BENCH_DB}"
-    )
+    fresh_database(BENCH_DB)
     os.environ["EMAIL_URL"] = "memorymail://"  # locmem backend
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="bench-mail-media-")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

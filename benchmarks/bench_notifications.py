@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import fresh_database  # noqa: E402 - beside this script
+
 BENCH_DB = "eservice_bench_notify"
 TARGET_MAILS = 300.0
 TARGET_DELIVERIES = 500.0
@@ -33,29 +36,7 @@ PEER_SYNC_MS, PEER_SYNC_QUERIES = 17.0, 20  # django-helpdesk: mail sent inside 
 
 
 def prepare_database(sink_port: int) -> None:
-    import environ
-    import psycopg
-
-    base = environ.Env.db_url_config(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eservice")
-    )
-    if not base["ENGINE"].endswith("postgresql"):
-        sys.exit("DATABASE_URL must point to PostgreSQL")
-    conninfo = dict(
-        host=base["HOST"] or "127.0.0.1",
-        port=base["PORT"] or 5432,
-        user=base["USER"],
-        password=base["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
-    os.environ["DATABASE_URL"] = (
-        f"postgres://{auth}@{conninfo['host']}:{conninfo['port']}/{BENCH_DB}"
-    )
+    fresh_database(BENCH_DB)
     os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink_port}"
     os.environ["NOTIFICATIONS_QUEUE_ON_COMMIT"] = "false"  # delivery measured on its own
     # Webhook tasks queued after commit go nowhere: the script calls the sender itself.

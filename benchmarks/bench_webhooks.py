@@ -24,34 +24,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import fresh_database  # noqa: E402 - beside this script
+
 BENCH_DB = "eservice_bench_webhooks"
 TARGET = 500.0  # deliveries/s wanted on a 2-core machine
 
 
 def prepare_database() -> None:
-    import environ
-    import psycopg
-
-    base = environ.Env.db_url_config(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eservice")
-    )
-    if not base["ENGINE"].endswith("postgresql"):
-        sys.exit("DATABASE_URL must point to PostgreSQL")
-    conninfo = dict(
-        host=base["HOST"] or "127.0.0.1",
-        port=base["PORT"] or 5432,
-        user=base["USER"],
-        password=base["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with psycopg.connect(**conninfo) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
-    os.environ["DATABASE_URL"] = (
-        f"postgres://{auth}@{conninfo['host']}:{conninfo['port']}/{BENCH_DB}"
-    )
+    fresh_database(BENCH_DB)
     # Tasks queued after commit go nowhere: this script sends by calling the sender itself.
     os.environ["CELERY_BROKER_URL"] = "memory://"
     os.environ["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1"

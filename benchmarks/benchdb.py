@@ -1,0 +1,30 @@
+"""The database a benchmark owns: created afresh next to the one DATABASE_URL names."""
+
+import os
+import sys
+
+
+def fresh_database(name: str) -> None:
+    """Drop and create database `name` on DATABASE_URL's PostgreSQL server and point
+    DATABASE_URL at it (before Django is set up)."""
+    import environ
+    import psycopg
+
+    base = environ.Env.db_url_config(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eservice")
+    )
+    if not base["ENGINE"].endswith("postgresql"):
+        sys.exit("DATABASE_URL must point to PostgreSQL")
+    conninfo = dict(
+        host=base["HOST"] or "127.0.0.1",
+        port=base["PORT"] or 5432,
+        user=base["USER"],
+        password=base["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with psycopg.connect(**conninfo) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
+    os.environ["DATABASE_URL"] = f"postgres://{auth}@{conninfo['host']}:{conninfo['port']}/{name}"
