@@ -19,6 +19,14 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium for the browser tests of one module (tests.browser)."""
+    from tests.browser import launched
+
+    yield from launched()
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Acme")

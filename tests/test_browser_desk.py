@@ -14,7 +14,6 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ClientFactory, OrganizationFactory, StaffFactory
-from tests.test_browser_portal import CHROMIUM, LAUNCH_ARGS
 from tickets import services
 from tickets.models import Macro, Status, Ticket
 
@@ -25,16 +24,6 @@ SHOTS = Path(tempfile.gettempdir()) / "eservice-desk-screenshots"
 DEADLINE_MS = 20_000  # generous: the presence poll runs every few seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 class ConsoleWatch:

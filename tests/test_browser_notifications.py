@@ -3,14 +3,15 @@
 import pytest
 
 from notifications.models import OptOut, Watcher
+from tests.browser import LAPTOP
 from tests.factories import ClientFactory, TicketFactory
-from tests.test_browser_portal import LAPTOP, browser, dana  # noqa: F401 - fixtures
+from tests.test_browser_portal import dana  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page(browser, live_server, dana):  # noqa: F811 - the fixtures imported above
+def page(browser, live_server, dana):  # noqa: F811 - dana is imported above
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")

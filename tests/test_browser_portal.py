@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import LAPTOP, PHONE
 from tests.factories import ClientFactory, OrganizationFactory, TicketFactory
 from tickets.models import Ticket
 
@@ -12,18 +13,6 @@ from tickets.models import Ticket
 # and our fixtures are ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 SHOTS = Path("/tmp")
 
 pytestmark = [
@@ -31,16 +20,6 @@ pytestmark = [
     # The live server needs committed rows.
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

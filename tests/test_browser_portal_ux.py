@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.browser import PHONE
 from tests.factories import ClientFactory, OrganizationFactory, StaffFactory
-from tests.test_browser_portal import CHROMIUM, LAUNCH_ARGS, PHONE
 from tickets import services
 from tickets.models import SatisfactionRating
 
@@ -31,16 +31,6 @@ PNG = (
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
     return tmp_path_factory.mktemp("portal-ux-shots")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 class Console:
