@@ -27,13 +27,14 @@ from .services import watch_cc
 def consume(changes: list) -> None:
     rows = []
     people = _People(changes)
-    for change in changes:
-        if isinstance(change, CreditChange):
-            rows += _credit(change)
-        elif isinstance(change, Notice):
-            rows += _notice(change)
-        else:
-            rows += _ticket(change, people)
+    with webhooks.batch():  # one INSERT of webhook deliveries for the whole batch
+        for change in changes:
+            if isinstance(change, CreditChange):
+                rows += _credit(change)
+            elif isinstance(change, Notice):
+                rows += _notice(change)
+            else:
+                rows += _ticket(change, people)
     if people.notified:
         from escalation.models import EscalationEvent
 

@@ -73,6 +73,18 @@ def test_emit_to_several_endpoints_is_one_insert(django_assert_num_queries, rece
     assert WebhookDelivery.objects.filter(status="pending").count() == 3
 
 
+def test_a_batch_of_events_is_one_insert(django_assert_num_queries, receiver):
+    for _ in range(2):
+        endpoint(receiver.url)
+    tickets = [ticket_with_relations() for _ in range(5)]
+    services.subscribers("ticket.created")
+    with django_assert_num_queries(1):
+        with services.batch():
+            for ticket in tickets:
+                services.emit("ticket.created", ticket=ticket)
+    assert WebhookDelivery.objects.filter(status="pending").count() == 10
+
+
 def test_a_new_endpoint_is_seen_at_once_in_the_process_that_saved_it(receiver):
     ticket = ticket_with_relations()
     assert services.emit("ticket.created", ticket=ticket) == []

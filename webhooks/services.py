@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 __all__ = ["EVENTS", "emit", "forget_endpoints", "invalidate_endpoints", "record", "retry"]
 
 _lock = threading.Lock()
+_batch = threading.local()  # batch(): the deliveries waiting for its one INSERT
 # "generation" counts invalidations: a reload that raced one is not kept.
 _cache: dict = {"loaded_at": None, "by_event": {}, "generation": 0}
 
@@ -71,23 +73,53 @@ def subscribers(event: str) -> list[int]:
 
 def emit(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None) -> list:
     """Record one delivery per active endpoint subscribed to ``event`` (outbox rows written in
-    the caller's transaction, one INSERT) and schedule their sending after commit.
+    the caller's transaction, one INSERT) and schedule their sending after commit. Inside
+    batch(), the rows wait for the batch's single INSERT instead.
 
     ``changes``: for ticket.updated, the fields that changed as {name: (old, new)}.
     ``comment`` must be public: an internal note raises ValueError and nothing is recorded.
     Pass the ticket with its organization, reporter and assignee loaded (the services do), or
     building the payload costs a query for each.
     """
-    deliveries = record(
+    deliveries = _deliveries(
         event, ticket=ticket, comment=comment, credit=credit, changes=changes, at=at
     )
-    if deliveries:
+    if deliveries and getattr(_batch, "rows", None) is not None:
+        _batch.rows += deliveries
+    elif deliveries:
+        WebhookDelivery.objects.bulk_create(deliveries)
         schedule([d.pk for d in deliveries])
     return deliveries
 
 
+@contextmanager
+def batch():
+    """Every emit() inside writes its deliveries with the others in one INSERT, queued as one
+    task: the notifications consumer wraps a whole batch of changes (a sweep, a mail batch)."""
+    if getattr(_batch, "rows", None) is not None:
+        yield  # already collecting: the outer batch writes
+        return
+    _batch.rows = []
+    try:
+        yield
+        rows = _batch.rows
+    finally:
+        _batch.rows = None
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows)
+        schedule([d.pk for d in rows])
+
+
 def record(event: str, *, ticket=None, comment=None, credit=None, changes=None, at=None):
     """emit() without the after-commit task: the rows the beat re-drive would find."""
+    deliveries = _deliveries(
+        event, ticket=ticket, comment=comment, credit=credit, changes=changes, at=at
+    )
+    return WebhookDelivery.objects.bulk_create(deliveries) if deliveries else []
+
+
+def _deliveries(event, *, ticket, comment, credit, changes, at) -> list[WebhookDelivery]:
+    """The unsaved deliveries of one event, one per subscribed endpoint (ids set: UUIDs)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     if comment is not None and comment.internal:
@@ -99,13 +131,12 @@ def record(event: str, *, ticket=None, comment=None, credit=None, changes=None, 
     payload = payloads.build(
         event, at or now, ticket=ticket, comment=comment, credit=credit, changes=changes
     )
-    deliveries = [
+    return [
         WebhookDelivery(
             endpoint_id=pk, event=event, payload=payload, created_at=now, next_attempt_at=now
         )
         for pk in endpoint_ids
     ]
-    return WebhookDelivery.objects.bulk_create(deliveries)
 
 
 def schedule(ids) -> None:
