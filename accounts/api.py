@@ -20,8 +20,8 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.api import ClientScopedRateThrottle
-from portal.serializers import LenientChoiceField, ModelSerializer
+from core.api import ClientScopedRateThrottle
+from core.serializers import LenientChoiceField, ModelSerializer
 
 from . import services, throttle, tokens
 from .models import ApiToken, Organization, Plan, Region, User, normalise_domains

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from portal.errors import Forbidden, ServiceError
+from core.errors import Forbidden, ServiceError
 
 from .models import (
     Contract,

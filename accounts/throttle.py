@@ -7,13 +7,12 @@ account and per client address; client_address() believes X-Forwarded-For only f
 TRUSTED_PROXIES.
 """
 
-import ipaddress
-
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 
-from portal import ratelimit
+from core import ratelimit
+from core.ratelimit import client_address
 
 
 class Throttled(Exception):
@@ -22,33 +21,6 @@ class Throttled(Exception):
     def __init__(self, retry_after: int):
         super().__init__(retry_after)
         self.retry_after = max(1, retry_after)
-
-
-def _trusted(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for proxy in getattr(settings, "TRUSTED_PROXIES", []):
-        try:
-            if ip in ipaddress.ip_network(proxy, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def client_address(request) -> str:
-    """The peer, or the nearest untrusted address its trusted proxies name in X-Forwarded-For."""
-    request = getattr(request, "_request", request)  # a DRF Request wraps Django's
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
-    if not _trusted(address):
-        return address
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    for hop in reversed([a for a in forwarded if a]):
-        if not _trusted(hop):
-            return hop
-    return address
 
 
 def _check(limits: list[tuple[str, int]]) -> None:

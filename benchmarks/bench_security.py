@@ -9,7 +9,7 @@ keys under its own prefix in Redis. Prints, per operation, µs per call and quer
 - token authentication: the hashed, expiring key (one query with the user's organization,
   contract and plan) against the same ORM lookup by the stored value, with no hashing and no
   expiry (what the former key-in-clear scheme did);
-- the shared-cache rate limit (portal.ratelimit: one check and one hit, as a ticket creation
+- the shared-cache rate limit (core.ratelimit: one check and one hit, as a ticket creation
   or a failed sign-in does) on Redis, against doing nothing;
 - a token API request end to end (GET /api/v1/users/me/ through the in-process API client).
 """
@@ -71,10 +71,10 @@ def main():
     setup(url)
 
     from accounts import tokens
+    from accounts.authentication import TokenAuthentication
     from accounts.models import ApiToken, User
     from accounts.services import create_organization
-    from portal import ratelimit
-    from portal.authentication import TokenAuthentication
+    from core import ratelimit
 
     org = create_organization(name=f"Bench {uuid.uuid4().hex[:6]}", region="GMT", email_domains=[])
     person = User.objects.create_user(

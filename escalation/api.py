@@ -9,7 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.serializers import ModelSerializer
+from core.serializers import ModelSerializer
 from tickets.models import Ticket
 
 from .models import EscalationEvent

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import Conflict, ServiceError
+from core.errors import Conflict, ServiceError
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, lock, save_change
 

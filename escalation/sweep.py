@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from portal.db import bulk_update
+from core.db import bulk_update
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, record
 
@@ -269,7 +269,7 @@ WRITTEN = (
 
 
 def _write_tickets(tickets) -> None:
-    """Step 4's single write: one UPDATE for the batch (portal.db.bulk_update)."""
+    """Step 4's single write: one UPDATE for the batch (core.db.bulk_update)."""
     bulk_update(Ticket, tickets, WRITTEN)
 
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets.client_actions import check_cooldown
 from tickets.models import Ticket
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from portal.db import bulk_insert, bulk_update
+from core.db import bulk_insert, bulk_update
 from tickets.events import CreditChange, Notice
 from tickets.models import Channel, Status
 from tickets.outbound import new_message_id

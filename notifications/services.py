@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from .models import CLIENT_CATEGORIES, STAFF_CATEGORIES, OptOut, Watcher
 from .recipients import is_client_of

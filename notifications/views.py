@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets.views import get_ticket
 
 from . import services

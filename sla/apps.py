@@ -6,11 +6,8 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA"
 
     def ready(self):
-        from tickets.signals import ticket_changing
-
         from . import engine
 
-        # Connected here, and sla sits before escalation in INSTALLED_APPS, so this receiver
-        # runs first: escalation reads the deadlines it has just computed.
-        ticket_changing.connect(engine.on_ticket_changing, dispatch_uid="sla.recompute_deadlines")
+        # Its ticket_changing receiver is connected by the project package (portal.apps),
+        # in order with escalation's.
         engine.connect_calendar_signals()

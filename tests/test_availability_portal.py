@@ -282,7 +282,7 @@ def test_staff_record_an_incident_in_the_admin_with_history(client, org, django_
 def test_the_users_language_preference_applies_until_they_switch(client, alice, settings):
     settings.MIDDLEWARE = [
         *settings.MIDDLEWARE,
-        "sla.availability.middleware.UserLanguageMiddleware",
+        "core.middleware.UserLanguageMiddleware",
     ]
     alice.language = "fr"
     alice.save()

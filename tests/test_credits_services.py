@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.test import TestCase
 
-from portal.errors import Conflict, ServiceError
+from core.errors import Conflict, ServiceError
 from sla.availability import services, tasks
 from sla.availability.models import ContractChange, CreditStatus, Incident, ServiceCredit
 from tests.factories import TicketFactory

@@ -14,6 +14,7 @@ import django
 django.setup()
 from django.conf import settings
 from portal.celery import app
+app.loader.import_default_modules()  # what a worker does at start
 print(json.dumps({
     "scheduler": str(app.conf.beat_scheduler),
     "redbeat_prefix": app.conf.get("redbeat_key_prefix"),
@@ -24,6 +25,9 @@ print(json.dumps({
     "replica_host": settings.DATABASES.get("replica", {}).get("HOST"),
     "storage": settings.STORAGES["default"]["BACKEND"],
     "sweep_expires": app.conf.beat_schedule["sla-sweep"]["options"]["expires"],
+    "beat": {name: {"task": e["task"], "schedule": e["schedule"], "options": e["options"],
+                    "registered": e["task"] in app.tasks}
+             for name, e in app.conf.beat_schedule.items()},
 }))
 """
 CONFIG_VARS = (
@@ -34,6 +38,7 @@ CONFIG_VARS = (
     "CELERY_BROKER_KEY_PREFIX",
     "MEDIA_STORAGE_URL",
     "ESCALATION_SWEEP_SECONDS",
+    "IMAP_URL",
 )
 
 
@@ -51,6 +56,21 @@ def probe(tmp_path, **env_vars) -> dict:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def beat_schedule(tmp_path, **env_vars) -> dict:
+    return probe(tmp_path, **env_vars)["beat"]
+
+
+def test_every_beat_entry_names_a_registered_task_and_expires_before_its_next_run(tmp_path):
+    schedule = beat_schedule(tmp_path, ESCALATION_SWEEP_SECONDS="2")
+    assert {"sla-sweep", "notifications-redrive", "webhook-redrive", "mail-redrive-stored"} <= set(
+        schedule
+    )
+    for name, entry in schedule.items():
+        assert entry["registered"], name
+        assert 0 < entry["options"]["expires"] < entry["schedule"] or entry["schedule"] <= 1, name
+    assert schedule["sla-sweep"]["schedule"] == 2
 
 
 def test_one_machine_keeps_the_default_beat_local_files_and_database_sessions(tmp_path):

@@ -286,22 +286,13 @@ def test_postmark_inbound_webhook_makes_a_ticket(alice, client, settings):
     assert forged.status_code == 401 and InboundMessage.objects.count() == 1
 
 
-def test_the_imap_poll_is_on_beat_only_when_imap_url_is_set(settings, monkeypatch):
-    from django.apps import apps
-
-    from portal.celery import app
+def test_the_imap_poll_is_on_beat_only_when_imap_url_is_set(tmp_path):
+    from tests.test_deploy_settings import beat_schedule
     from tickets.mail.tasks import poll_imap
 
-    monkeypatch.delenv("IMAP_URL", raising=False)
-    config = apps.get_app_config("mail")
-    app.conf.beat_schedule.pop("mail-poll-imap", None)
-    config.ready()
-    assert "mail-poll-imap" not in app.conf.beat_schedule
+    assert "mail-poll-imap" not in beat_schedule(tmp_path)
     assert poll_imap() == 0  # nothing configured, nothing polled
-    settings.IMAP_URL = "imap://intake:secret@127.0.0.1:8710/INBOX"
-    try:
-        config.ready()
-        entry = app.conf.beat_schedule["mail-poll-imap"]
-        assert entry["task"] == "mail.poll_imap" and entry["options"]["expires"] > 0
-    finally:
-        app.conf.beat_schedule.pop("mail-poll-imap", None)
+    entry = beat_schedule(tmp_path, IMAP_URL="imap://intake:secret@127.0.0.1:8710/INBOX")[
+        "mail-poll-imap"
+    ]
+    assert entry["task"] == "mail.poll_imap" and entry["options"]["expires"] > 0

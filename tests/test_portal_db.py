@@ -1,7 +1,7 @@
 import pytest
 from django.utils import timezone
 
-from portal.db import bulk_update
+from core.db import bulk_update
 from tickets.models import Ticket
 from tickets.services import open_ticket
 

@@ -66,6 +66,6 @@ def test_without_the_setting_everything_uses_default(alice):
 def test_writes_go_to_default_even_in_scope():
     from django.db import router
 
-    from portal.replica import on_replica
+    from core.replica import on_replica
 
     assert on_replica(lambda: router.db_for_write(Ticket))() == "default"

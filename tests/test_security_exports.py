@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from accounts.models import Plan
-from portal.exports import safe_cell
+from core.exports import safe_cell
 from sla.availability import reports, statement
 from tests.factories import TicketFactory
 

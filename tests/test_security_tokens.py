@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import tokens
+from accounts.authentication import TokenAuthentication
 from accounts.models import ApiToken
-from portal.authentication import TokenAuthentication
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
 from tests.factories import StaffFactory
 

@@ -16,7 +16,7 @@ django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.utils import timezone
-from portal.paging import Keyset, capped_count
+from core.paging import Keyset, capped_count
 from tests.factories import OrganizationFactory, TicketFactory
 from tickets.models import Ticket
 org = OrganizationFactory()

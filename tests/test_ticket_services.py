@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets import services
 from tickets.models import Status, Ticket, TicketEvent
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from .models import SatisfactionRating, Status, Ticket, TicketEvent, TicketView
 from .services import TicketChange, lock, save_change

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organization
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from .models import Feature, Priority, Status
 from .validators import MAX_ATTACHMENTS_PER_MESSAGE, check_attachments

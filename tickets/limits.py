@@ -1,13 +1,13 @@
 """Flood limits on new tickets (spec 8): per user for the portal and the API, per sender
-address for mail. Counted in the shared cache (portal.ratelimit), so every process agrees.
+address for mail. Counted in the shared cache (core.ratelimit), so every process agrees.
 Staff are not limited: they log calls for clients."""
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from portal import ratelimit
-from portal.errors import ServiceError
+from core import ratelimit
+from core.errors import ServiceError
 
 WINDOW = 3600  # the limits are per hour
 

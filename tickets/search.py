@@ -15,7 +15,7 @@ from django.db import connections, migrations
 from django.db.models import F, Lookup, Q
 from django.db.models.fields import CharField
 
-from portal.paging import estimate
+from core.paging import estimate
 
 CONFIGS = ("simple", "english", "french")
 # Ranking reads every match's vector: above this many matches the list stays newest first.

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Contract, Region
-from portal.errors import ServiceError
-from portal.paging import TwoEndedPaginator
+from core.errors import ServiceError
+from core.paging import TwoEndedPaginator
 
 from . import client_actions, event_text, limits, services
 from .forms import TABS, ReplyForm, SatisfactionForm, TicketFilterForm, TicketForm

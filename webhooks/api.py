@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 
-from portal.serializers import LenientChoiceField, ModelSerializer
+from core.serializers import LenientChoiceField, ModelSerializer
 
 from . import guard
 from .models import EVENTS, Format, WebhookDelivery, WebhookEndpoint

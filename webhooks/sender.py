@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from portal.db import bulk_update
+from core.db import bulk_update
 
 from . import guard, payloads
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint

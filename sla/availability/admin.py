@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import StaffAccessMixin
 from accounts.models import Plan, Region
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets.models import Priority
 
 from . import charts, reports, services

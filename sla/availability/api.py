@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Organization
-from portal.errors import ServiceError
-from portal.serializers import AwareDateTimeField, ModelSerializer
+from core.errors import ServiceError
+from core.serializers import AwareDateTimeField, ModelSerializer
 from tickets.api.filters import AwareIsoDateTimeFilter
 from tickets.models import format_reference
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, Q
 
-from portal.exports import SafeWriter
-from portal.replica import on_replica
+from core.exports import SafeWriter
+from core.replica import on_replica
 from tickets.models import SatisfactionRating, Ticket
 
 from . import intervals

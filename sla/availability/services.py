@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Contract, Organization
-from portal.errors import Conflict, ServiceError
-from portal.replica import on_replica
+from core.errors import Conflict, ServiceError
+from core.replica import on_replica
 from tickets import events
 from tickets.models import Priority, Ticket
 

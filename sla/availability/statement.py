@@ -15,7 +15,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
-from portal.replica import on_replica
+from core.replica import on_replica
 from tickets.models import Ticket
 
 from . import intervals, services

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from . import charts, services, statement
 from .models import CreditStatus, PlannedInterruption, ServiceCredit

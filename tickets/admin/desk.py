@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Region, User
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets import desk, services
 from tickets.models import Priority
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets import services
 from tickets.forms import AttachmentsMixin, MultipleFileField
 from tickets.models import Channel, Priority, Status, Ticket

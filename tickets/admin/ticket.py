@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.admin import StaffAccessMixin
-from portal.errors import ServiceError
-from portal.paging import TwoEndedPaginator
+from core.errors import ServiceError
+from core.paging import TwoEndedPaginator
 from tickets import desk, event_text, presence
 from tickets.admin_lists import IndexedListMixin
 from tickets.macros import macros_for

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from rest_framework.filters import OrderingFilter
 
-from portal.serializers import offset_exists
+from core.serializers import offset_exists
 
 from ..models import Channel, Feature, Priority, Status, Ticket, breached_q
 

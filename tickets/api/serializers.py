@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization, User
-from portal.serializers import AwareDateTimeField, LenientChoiceField, ModelSerializer
+from core.serializers import AwareDateTimeField, LenientChoiceField, ModelSerializer
 
 from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
 

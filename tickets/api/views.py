@@ -14,7 +14,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organization
-from portal.api import KeysetPagination
+from core.api import KeysetPagination
 
 from .. import limits, services
 from ..models import Attachment, Channel, Comment, Ticket
@@ -133,7 +133,7 @@ class TicketViewSet(
     def _own_organization(self):
         user = self.request.user
         if "organization" in user._state.fields_cache:
-            return user.organization  # loaded with the token (portal.authentication)
+            return user.organization  # loaded with the token (accounts.authentication)
         # One query brings the contract and plan the SLA engine reads while opening.
         qs = Organization.objects.select_related("contract__plan")
         return qs.get(pk=user.organization_id)

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from portal.db import bulk_update
+from core.db import bulk_update
 from tickets import services
 from tickets.outbound import send_ticket_mails
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.services import create_contact, organization_for_email
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from tickets.limits import mail_sender_over_limit
 from tickets.models import OutboundMessage, Status, Ticket
 from tickets.outbound import mail_domain

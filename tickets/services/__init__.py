@@ -4,7 +4,7 @@ changes: what a verb did and how it is recorded; opening, comments, lifecycle: t
 """
 
 # ServiceError: what every verb raises on bad input (callers catch it from here).
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from .changes import LOCK_JOINS, TicketChange, check_past, lock, record, save_change
 from .comments import add_comment, add_comments, add_system_note

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.db import bulk_update
-from portal.errors import ServiceError
+from core.db import bulk_update
+from core.errors import ServiceError
 
 from .. import events as domain_events
 from ..models import Status, Ticket, TicketEvent

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from ..models import Channel, Comment, Status, Ticket
 from ..signals import ticket_changing

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 from ..models import ACTIVE_STATUSES, Priority, Status, Ticket
 from .changes import TicketChange, apply_reopen, check_past, lock, save_change

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from sla.availability import services
 
 

@@ -3,9 +3,11 @@ every process counts together. accounts.throttle (sign-in), tickets.limits (tick
 and the mail intake use them."""
 
 import hashlib
+import ipaddress
 import math
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -36,3 +38,30 @@ def hit(name: str, window: int) -> None:
     except ValueError:  # the window expired between the two calls: a new one
         cache.set(name + ":t", time.time(), window)
         cache.set(name, 1, window)
+
+
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for proxy in getattr(settings, "TRUSTED_PROXIES", []):
+        try:
+            if ip in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_address(request) -> str:
+    """The peer, or the nearest untrusted address its trusted proxies name in X-Forwarded-For."""
+    request = getattr(request, "_request", request)  # a DRF Request wraps Django's
+    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if not _trusted(address):
+        return address
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed([a for a in forwarded if a]):
+        if not _trusted(hop):
+            return hop
+    return address

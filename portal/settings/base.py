@@ -1,4 +1,4 @@
-"""Settings come from the environment (django-environ); every default runs without a server."""
+"""Django itself: paths, the secret key, apps, middleware, databases, languages, files."""
 
 import secrets
 from pathlib import Path
@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.storage_url import storage_from_url
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("ESERVICE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env(
@@ -84,11 +84,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "sla.availability.middleware.UserLanguageMiddleware",
+    "core.middleware.UserLanguageMiddleware",
     "portal.timezones.RegionTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -130,7 +130,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 
-# An optional read replica (portal.replica): reports, statements and the status page's
+# An optional read replica (core.replica): reports, statements and the status page's
 # availability figures read there; writes, and reads inside a write transaction, stay on
 # default.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
@@ -141,7 +141,7 @@ if DATABASE_REPLICA_URL:
         **env.db_url_config(DATABASE_REPLICA_URL),
         "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
     }
-DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -210,54 +210,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CLIENT_ACTION_COOLDOWN_SECONDS = env.int("CLIENT_ACTION_COOLDOWN_SECONDS", default=30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="eService <support@eservice.localhost>")
-SUPPORT_TEAM_EMAIL = env.str("SUPPORT_TEAM_EMAIL", default="support-team@eservice.localhost")
-# Empty: the domain of DEFAULT_FROM_EMAIL (tickets.outbound.mail_domain).
-SUPPORT_EMAIL_DOMAIN = env.str("SUPPORT_EMAIL_DOMAIN", default="")
-# Inbound mail: reopen a resolved ticket on a reply within this many days, else link a new one.
-EMAIL_REOPEN_DAYS = env.int("EMAIL_REOPEN_DAYS", default=14)
-EMAIL_MAX_MESSAGE_BYTES = env.int("EMAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
-# /health/ reports a stored inbound message waiting longer than this (tickets.mail.redrive).
-MAIL_BACKLOG_ALERT_SECONDS = env.int("MAIL_BACKLOG_ALERT_SECONDS", default=600)
-IMAP_URL = env.str("IMAP_URL", default="")
-IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
-ANYMAIL = {
-    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
-}
-# Inbound webhooks answer only with ANYMAIL_WEBHOOK_SECRET set; this list (anymail's names,
-# e.g. "postmark,mailgun") narrows them further. Empty: every service anymail knows.
-MAIL_INBOUND_ESPS = env.list("MAIL_INBOUND_ESPS", default=[])
-INTAKE_ADDRESSES = {
-    "premier": "platinum",
-    "support": "standard",
-}
-# Staff mail about a region's tickets that nobody is assigned to (notifications.fanout).
-SUPPORT_QUEUE_EMAILS = {
-    region: env.str(f"SUPPORT_QUEUE_EMAIL_{region.replace('-', '_')}", default=SUPPORT_TEAM_EMAIL)
-    for region in ("GMT", "US-EST", "US-PST")
-}
-# Queue the delivery task when a notification's transaction commits; beat re-drives anyway.
-NOTIFICATIONS_QUEUE_ON_COMMIT = env.bool("NOTIFICATIONS_QUEUE_ON_COMMIT", default=True)
-NOTIFICATIONS_REDRIVE_SECONDS = env.float("NOTIFICATIONS_REDRIVE_SECONDS", default=30)
-SUPPORT_PHONE_NUMBERS = {
-    "GMT": "+44 20 3000 0000",
-    "US-EST": "+1 212 555 0100",
-    "US-PST": "+1 415 555 0100",
-}
-
-# Outbound webhooks may reach internal addresses only on hosts named here (comma-separated).
-WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
-WEBHOOK_FIRST_RETRY_SECONDS = env.int("WEBHOOK_FIRST_RETRY_SECONDS", default=30)
-WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
-WEBHOOK_ENDPOINT_CACHE_SECONDS = env.float("WEBHOOK_ENDPOINT_CACHE_SECONDS", default=5.0)
-# A CA bundle for endpoints behind a private CA; empty: the system's trusted CAs.
-WEBHOOK_CA_CERTS = env.str("WEBHOOK_CA_CERTS", default="")
 
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 # One cache for every process (sign-in and creation throttles count there): Redis when there is
 # one, else a database table (created by portal's migration 0001_cache_table), never
 # per-process memory.
@@ -283,117 +237,6 @@ if REDIS_URL:
     # Sessions: read from Redis, written through to the database, so a Redis restart or
     # eviction signs nobody out.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-BROKER_DIR = VAR_DIR / "broker"
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The embedded broker: queues are files, so a newcomer needs no server at all.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
-        "control_folder": str(VAR_DIR / "broker-control"),
-        "store_processed": False,
-    }
-    for _folder in ("broker", "broker-processed", "broker-control"):
-        (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
-else:
-    # Redis: dead connections are noticed (keepalive, health checks) and re-made after a
-    # restart instead of failing the worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_keepalive": True,
-        "socket_timeout": 30,
-        "socket_connect_timeout": 5,
-        "retry_on_timeout": True,
-        "health_check_interval": 10,
-    }
-    if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
-        # Several deployments (or test runs) can share one Redis without reading each
-        # other's queues.
-        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
-# Every task is idempotent (each re-checks its rows under a lock, or skips what is done), so a
-# task in flight when a worker dies or the broker restarts is delivered again, not lost.
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# The worker outlives broker restarts: it reconnects forever, at start-up too.
-CELERY_BROKER_CONNECTION_RETRY = True
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-CELERY_BROKER_CONNECTION_TIMEOUT = 5
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # One beat at a time (celery-redbeat): the running beat holds a lock in Redis and renews
-    # it on every tick; a standby beat on another host takes over once the lock has not been
-    # renewed for BEAT_LOCK_TIMEOUT_SECONDS. The schedule still comes from code
-    # (portal.celery.register_beat), options included.
-    CELERY_BEAT_SCHEDULER = "portal.beat.Scheduler"
-    CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=CELERY_BROKER_URL)
-    CELERY_REDBEAT_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="") + "redbeat:"
-    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("BEAT_LOCK_TIMEOUT_SECONDS", default=60)
-    # A tick at least this often renews the lock well inside its timeout.
-    CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, CELERY_REDBEAT_LOCK_TIMEOUT / 3)
-CELERY_TIMEZONE = "UTC"
-
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"token": "30/min"},
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "eService API",
-    "DESCRIPTION": "Tickets, SLA deadlines, escalations, availability and service credits.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI from the site's own static files (drf-spectacular-sidecar): /api/docs/ works
-    # offline and under the Content-Security-Policy, with no third-party script.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Tickets and credits both have a "status"; name each enum rather than let one get a hash.
-    "ENUM_NAME_OVERRIDES": {
-        "TicketStatusEnum": "tickets.models.Status",
-        "CreditStatusEnum": "sla.availability.models.CreditStatus",
-    },
-}
-
-# Sign-in throttle (accounts.throttle): failures allowed per account and per client address
-# within the window, for the token endpoint, portal and admin sign-in; password-reset mails per
-# address and per client address within the same window.
-SIGNIN_WINDOW_SECONDS = env.int("SIGNIN_WINDOW_SECONDS", default=15 * 60)
-SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
-SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=20)
-PASSWORD_RESETS_PER_ACCOUNT = env.int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
-PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
-# Flood limits on new tickets per hour (tickets.limits): per client user (portal and API), and
-# per sender address by mail (over it, the message is quarantined, not lost).
-TICKETS_PER_USER_PER_HOUR = env.int("TICKETS_PER_USER_PER_HOUR", default=30)
-TICKETS_PER_SENDER_PER_HOUR = env.int("TICKETS_PER_SENDER_PER_HOUR", default=20)
-# Off-hours P0 pages per organization: the first pages at once, the next ones within this many
-# minutes go out as one digest when the window ends (escalation.paging).
-PAGE_COALESCE_MINUTES = env.int("PAGE_COALESCE_MINUTES", default=15)
-# Peers whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.0/8); from any
-# other peer the header is ignored.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
-
-# API keys (accounts.tokens) expire this long after they are issued.
-API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=24 * 30)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -409,7 +252,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # A TLS-terminating proxy that sets X-Forwarded-Proto: https (and strips it from clients).
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# portal.middleware.ContentSecurityPolicyMiddleware sends it; empty: no header.
+# core.middleware.ContentSecurityPolicyMiddleware sends it; empty: no header.
 CONTENT_SECURITY_POLICY = env.str(
     "CONTENT_SECURITY_POLICY",
     default=(

@@ -1,17 +1,34 @@
-"""The portal speaks the signed-in user's language (User.language) until they pick another.
-
-Django 5 reads the language from the URL, the language cookie, then Accept-Language; it no
-longer reads the session. So, for a signed-in user without a language cookie, this activates
-their saved preference and sets the cookie: from then on LocaleMiddleware finds it, and the
-language switcher (set_language, which rewrites the cookie) wins. Place it after
-AuthenticationMiddleware.
-"""
+"""Response headers and error pages that every view shares."""
 
 from django.conf import settings
 from django.utils import translation
 
 
+class ContentSecurityPolicyMiddleware:
+    """Sends settings.CONTENT_SECURITY_POLICY (scripts only from the site itself: an injected
+    <script> or inline handler does not run) unless a view set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
+
+
 class UserLanguageMiddleware:
+    """The portal speaks the signed-in user's language (User.language) until they pick another.
+
+    Django 5 reads the language from the URL, the language cookie, then Accept-Language; it no
+    longer reads the session. So, for a signed-in user without a language cookie, this activates
+    their saved preference and sets the cookie: from then on LocaleMiddleware finds it, and the
+    language switcher (set_language, which rewrites the cookie) wins. Place it after
+    AuthenticationMiddleware.
+    """
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.supported = {code for code, _name in settings.LANGUAGES}

@@ -13,9 +13,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.throttle import client_address
-from portal.errors import ServiceError
-from portal.paging import Keyset, TwoEndedPaginator, capped_count, is_exact
+from core.errors import ServiceError
+from core.paging import Keyset, TwoEndedPaginator, capped_count, is_exact
+from core.ratelimit import client_address
 
 
 class Pagination(PageNumberPagination):
@@ -27,7 +27,7 @@ class Pagination(PageNumberPagination):
 class KeysetPagination(Pagination):
     """`?page=` exactly as before; `?cursor=` keyset pages, which large lists link to.
 
-    A list above the count cap (portal.paging) answers its first page with `next` as a
+    A list above the count cap (core.paging) answers its first page with `next` as a
     cursor link: each following page is an index range scan, as fast at the millionth row
     as at the first. `count` is exact up to the cap, the planner's estimate above it.
     """
@@ -106,7 +106,7 @@ class KeysetPagination(Pagination):
 
 
 class ClientScopedRateThrottle(ScopedRateThrottle):
-    """DRF's scoped throttle, keyed by accounts.throttle.client_address(): X-Forwarded-For
+    """DRF's scoped throttle, keyed by core.ratelimit.client_address(): X-Forwarded-For
     counts only from TRUSTED_PROXIES (DRF's own key takes the header from anyone)."""
 
     def get_ident(self, request):
