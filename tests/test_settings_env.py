@@ -27,12 +27,54 @@ print(json.dumps({
 CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "MEDIA_ROOT")
 
 
-def probe(tmp_path, **env_vars):
+SQLITE_WRITERS = """
+import json, threading, time
+import django
+django.setup()
+from django.db import connection, transaction
+
+with connection.cursor() as c:
+    c.execute("CREATE TABLE counter (n integer)")
+    c.execute("INSERT INTO counter VALUES (0)")
+connection.close()
+holding, errors = threading.Event(), []
+
+def beat_writes():
+    with transaction.atomic():
+        with connection.cursor() as c:
+            c.execute("UPDATE counter SET n = n + 1")
+        holding.set()
+        time.sleep(1)  # the worker's transaction starts meanwhile
+    connection.close()
+
+def worker_reads_then_writes():
+    holding.wait()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as c:
+                c.execute("SELECT n FROM counter")
+                c.execute("UPDATE counter SET n = n + 1")
+    except Exception as exc:
+        errors.append(str(exc))
+    connection.close()
+
+threads = [threading.Thread(target=beat_writes), threading.Thread(target=worker_reads_then_writes)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+with connection.cursor() as c:
+    c.execute("SELECT n FROM counter")
+    print(json.dumps({"errors": errors, "n": c.fetchone()[0]}))
+"""
+
+
+def probe(tmp_path, script=PROBE, **env_vars):
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
     env.update(DJANGO_SETTINGS_MODULE="portal.settings", ESERVICE_VAR_DIR=str(tmp_path / "var"))
     env.update(env_vars)
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -71,3 +113,10 @@ def test_database_url_selects_postgresql(tmp_path):
     config = probe(tmp_path, DATABASE_URL="postgres://someone@db.example:5432/eservice_probe")
     assert config["engine"] == "django.db.backends.postgresql"
     assert (config["name"], config["host"]) == ("eservice_probe", "db.example")
+
+
+def test_sqlite_writers_wait_for_each_other_instead_of_failing(tmp_path):
+    # make run's worker and beat both write to the default SQLite file: a transaction that
+    # reads before it writes must queue behind the other writer, not fail "database is locked".
+    result = probe(tmp_path, script=SQLITE_WRITERS)
+    assert result == {"errors": [], "n": 2}

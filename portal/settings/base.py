@@ -129,6 +129,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the worker and beat write while the web process reads.
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # A transaction that reads, then writes, must take the write lock when it begins: SQLite
+    # cannot upgrade a read lock while another process writes ("database is locked" at once,
+    # the busy timeout notwithstanding) — which the worker and beat of `make run` hit.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 # An optional read replica (core.replica): reports, statements and the status page's
 # availability figures read there; writes, and reads inside a write transaction, stay on
