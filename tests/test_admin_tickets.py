@@ -413,7 +413,8 @@ def test_logging_a_call_in_the_future_is_a_form_error(staff_client, alice):
 def test_reporter_from_another_organization_is_refused(staff_client, alice, bob):
     response = staff_client.post(ADD, add_data(alice.organization, bob, NOW))
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["reporter"]
+    errors = response.context["adminform"].form.errors["reporter"]
+    assert errors == ["This user does not belong to the organization."]
     assert not Ticket.objects.exists()
 
 

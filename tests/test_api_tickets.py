@@ -134,7 +134,8 @@ def test_staff_cannot_name_a_reporter_from_another_organization(charlie, alice, 
     data = {"subject": "s", "description": "d", "organization": alice.organization_id}
     response = api_for(charlie).post(TICKETS, {**data, "reporter": "bob"})
     assert response.status_code == 400
-    assert "reporter" in response.json()
+    assert response.json() == {"reporter": ["This user does not belong to the organization."]}
+    assert not Ticket.objects.exists()
 
 
 @pytest.mark.parametrize(

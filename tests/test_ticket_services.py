@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ServiceError
+from tests.factories import StaffFactory
 from tickets import services
 from tickets.models import Status, Ticket, TicketEvent
 
@@ -24,6 +25,36 @@ def test_client_priority_is_a_suggestion_until_triage(alice, charlie):
     assert (ticket.priority, ticket.suggested_priority) == ("P2", "P0")
     assert ticket.status == Status.OPEN
     assert ticket.events.filter(action="reclassified", old_value="P0", new_value="P2").exists()
+
+
+@pytest.mark.parametrize("who", ["bob", "charlie"])
+def test_the_reporter_must_be_a_client_of_the_tickets_organization(who, request, alice):
+    """The rule every channel relies on (API, admin phone log, mail, portal)."""
+    with pytest.raises(ServiceError) as err:
+        services.open_ticket(
+            organization=alice.organization,
+            reporter=request.getfixturevalue(who),
+            subject="s",
+            description="d",
+            actor=StaffFactory(),
+        )
+    assert err.value.field == "reporter"
+    assert not Ticket.objects.exists()
+
+
+def test_staff_may_file_on_their_own_account(alice, charlie):
+    ticket = services.open_ticket(
+        organization=alice.organization, reporter=charlie, subject="s", description="d"
+    )
+    assert (ticket.reporter, ticket.organization) == (charlie, alice.organization)
+
+
+def test_a_call_is_logged_for_the_client_found_by_email_or_username(alice, bob):
+    assert services.find_reporter(alice.organization, " ALICE@acme.example ") == alice
+    assert services.find_reporter(alice.organization, "alice") == alice
+    with pytest.raises(ServiceError) as err:
+        services.find_reporter(alice.organization, bob.email)
+    assert err.value.field == "reporter"
 
 
 def test_received_at_in_the_future_is_refused(alice):

@@ -204,9 +204,6 @@ class TicketAddForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        org, reporter = cleaned.get("organization"), cleaned.get("reporter")
-        if org and reporter and reporter.organization_id != org.pk:
-            self.add_error("reporter", _("This person is not a member of %s.") % org)
         if not self.errors:
             try:
                 dry_run(lambda: open_from_form(cleaned, self.request.user))

@@ -9,8 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Organization, User
+from core.errors import ServiceError
 from core.serializers import AwareDateTimeField, LenientChoiceField, ModelSerializer
 
+from .. import services
 from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
 
 # Nothing is logged before the Unix epoch; earlier times would overflow deadline arithmetic.
@@ -223,22 +225,13 @@ class TicketCreateSerializer(serializers.Serializer):
                 {"organization": [_("Staff must say which organization the ticket is for.")]}
             )
         if attrs.get("reporter"):
-            attrs["reporter"] = self._reporter(org, attrs["reporter"].strip())
+            try:
+                attrs["reporter"] = services.find_reporter(org, attrs["reporter"])
+            except ServiceError as error:
+                raise serializers.ValidationError(error.as_dict()) from None
         else:
             attrs.pop("reporter", None)
         return attrs
-
-    @staticmethod
-    def _reporter(org, value):
-        """The client of that organization with this email (or username)."""
-        clients = User.objects.filter(is_staff=False, organization=org)
-        lookup = {"email__iexact": value} if "@" in value else {"username": value}
-        reporter = clients.filter(**lookup).order_by("pk").first()
-        if reporter is None:
-            raise serializers.ValidationError(
-                {"reporter": [_("This user does not belong to the organization.")]}
-            )
-        return reporter
 
 
 class CommentSerializer(ModelSerializer):

@@ -19,7 +19,7 @@ from .lifecycle import (
     triage,
     update_details,
 )
-from .opening import add_attachment, open_ticket, open_tickets
+from .opening import add_attachment, check_reporter, find_reporter, open_ticket, open_tickets
 
 __all__ = [
     "LOCK_JOINS",
@@ -32,6 +32,8 @@ __all__ = [
     "add_system_note",
     "assign",
     "check_past",
+    "check_reporter",
+    "find_reporter",
     "lock",
     "open_ticket",
     "open_tickets",

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from core.errors import ServiceError
 
 from ..models import Attachment, Channel, Priority, Ticket
@@ -32,6 +33,7 @@ def _opening(
     """Validate one request to open a ticket; the unsaved ticket and its "opened" event."""
     actor = actor or reporter
     received_at = check_past(received_at, "received_at")
+    check_reporter(organization, reporter, actor)
     _check_opening(subject, description, files)
     ticket = Ticket(
         organization=organization,
@@ -52,6 +54,29 @@ def _opening(
     _mail_context(change, cc, mail_ack)
     change.event("opened", params={"channel": ticket.channel}, public=True)
     return change
+
+
+def check_reporter(organization, reporter, actor=None) -> None:
+    """A ticket's reporter, when it has one, is a client of the ticket's organization, or
+    the member of staff who files it on their own account (the portal's staff filing)."""
+    if reporter is None:
+        return
+    if reporter.is_staff and reporter == actor:
+        return
+    if reporter.is_staff or reporter.organization_id != organization.pk:
+        raise ServiceError(_("This user does not belong to the organization."), field="reporter")
+
+
+def find_reporter(organization, value: str) -> User:
+    """The client of the organization with this email (or username): who called, as staff
+    type it when they log a call."""
+    value = value.strip()
+    clients = User.objects.filter(is_staff=False, organization=organization)
+    lookup = {"email__iexact": value} if "@" in value else {"username": value}
+    reporter = clients.filter(**lookup).order_by("pk").first()
+    if reporter is None:
+        raise ServiceError(_("This user does not belong to the organization."), field="reporter")
+    return reporter
 
 
 def _check_opening(subject, description, files) -> None:
