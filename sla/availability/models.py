@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.tenancy import OrganizationScopedQuerySet
 from tickets.models import format_reference
 
 
@@ -215,16 +216,8 @@ class CreditStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class CreditQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The one tenancy guard for credits: portal, API and statements start here."""
-        if not user or not user.is_authenticated:
-            return self.none()
-        if user.is_staff:
-            return self
-        if user.organization_id is None:
-            return self.none()
-        return self.filter(organization_id=user.organization_id)
+class CreditQuerySet(OrganizationScopedQuerySet):
+    """visible_to(user) is the tenancy guard for credits: portal, API and statements."""
 
 
 class ServiceCredit(models.Model):

@@ -4,14 +4,17 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.tenancy import OrganizationScopedQuerySet
+
 from .choices import Channel
 from .ticket import Ticket
 
 
-class CommentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        qs = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        return qs if user.is_staff else qs.filter(internal=False)
+class CommentQuerySet(OrganizationScopedQuerySet):
+    organization_field = "ticket__organization"
+
+    def for_clients(self):
+        return self.public()
 
     def public(self):
         return self.filter(internal=False)
@@ -56,10 +59,11 @@ def attachment_path(instance, filename):
     return f"attachments/{instance.ticket_id}/{filename}"
 
 
-class AttachmentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        qs = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        return qs if user.is_staff else qs.filter(internal=False)
+class AttachmentQuerySet(OrganizationScopedQuerySet):
+    organization_field = "ticket__organization"
+
+    def for_clients(self):
+        return self.filter(internal=False)
 
 
 class Attachment(models.Model):

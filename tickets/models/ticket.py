@@ -10,6 +10,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.tenancy import OrganizationScopedQuerySet
+
 from .choices import (
     ACTIVE_STATUSES,
     Channel,
@@ -44,16 +46,9 @@ def next_due() -> Case:
 PHASES = ("response", "resolution")
 
 
-class TicketQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The one tenancy guard: portal, API, downloads and mail threading all start here."""
-        if not user or not user.is_authenticated:
-            return self.none()
-        if user.is_staff:
-            return self
-        if user.organization_id is None:
-            return self.none()
-        return self.filter(organization_id=user.organization_id)
+class TicketQuerySet(OrganizationScopedQuerySet):
+    """visible_to(user) is the tenancy guard: portal, API, downloads and mail threading all
+    start there."""
 
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
