@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,14 +12,24 @@ class Region(models.TextChoices):
     US_PST = "US-PST", "US PST (Los Angeles)"
 
 
+# The address that takes mail for any plan: `support@` for everyone (spec 5).
+GENERAL_INTAKE = "support"
+
+
+def intake_plan_slug(local_part: str) -> str:
+    """The plan whose queue an intake address feeds ('' when the address is not an intake).
+
+    settings.INTAKE_ADDRESSES is the one source: routing reads it, and so does Reply-To.
+    """
+    intake = {local.lower(): slug for local, slug in settings.INTAKE_ADDRESSES.items()}
+    return intake.get(local_part.lower(), "")
+
+
 class Plan(models.Model):
     """A support plan. Its targets and escalation rules live in the sla app, as data."""
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=80)
-    intake_local_part = models.CharField(
-        max_length=64, blank=True, help_text=_("Local part of the intake address, e.g. 'premier'.")
-    )
     pause_when_pending = models.BooleanField(
         default=False,
         help_text=_("Pause the resolution clock while a ticket waits for the customer."),
@@ -29,6 +40,14 @@ class Plan(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def intake_local_part(self) -> str:
+        """The plan's own intake address (settings.INTAKE_ADDRESSES), else the general one."""
+        for local, slug in settings.INTAKE_ADDRESSES.items():
+            if slug == self.slug:
+                return local.lower()
+        return GENERAL_INTAKE
 
 
 def normalise_domains(domains) -> list[str]:

@@ -282,8 +282,7 @@ def credit_staff(credit) -> list[Recipient]:
     contract = getattr(credit.organization, "contract", None)
     manager = getattr(contract, "account_manager", None) if contract else None
     out = [Recipient.of(manager)] if manager is not None and manager.email else []
-    region = contract.region if contract else "GMT"
-    out.append(queue_address(region))
+    out.append(queue_address(contract.region if contract else None))
     return _unique(out)
 
 

@@ -1,11 +1,14 @@
 """Who hears of a change: the ticket's client people (reporter and watchers, of the ticket's
 own organization only), its assignee or the region's queue, a credit's people."""
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from accounts.models import User
+
+log = logging.getLogger("notifications")
 
 
 def language_of(user, fallback: str = "en") -> str:
@@ -25,8 +28,12 @@ class Recipient:
 
 
 def queue_address(region: str | None) -> Recipient:
-    queues = getattr(settings, "SUPPORT_QUEUE_EMAILS", {})
-    return Recipient(queues.get(region or "GMT") or settings.SUPPORT_TEAM_EMAIL)
+    """The region's queue. An organization without a contract has no region: its mail goes
+    to the whole team (SUPPORT_TEAM_EMAIL), never to one region's queue by guess."""
+    if region is None:
+        log.warning("No contract, so no region queue: mail goes to SUPPORT_TEAM_EMAIL")
+        return Recipient(settings.SUPPORT_TEAM_EMAIL)
+    return Recipient(settings.SUPPORT_QUEUE_EMAILS[region])
 
 
 def _region(ticket) -> str | None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts.models import GENERAL_INTAKE
 from sla.calendars import REGIONS
 from tickets.mail.reply_tokens import reply_address
 from tickets.models import OutboundMessage
@@ -89,8 +90,7 @@ def _link(n: Notification) -> str:
 
 def _intake_local_part(ticket) -> str:
     contract = getattr(ticket.organization, "contract", None) if ticket else None
-    plan = contract.plan if contract else None
-    return (plan.intake_local_part if plan else "") or "support"
+    return contract.plan.intake_local_part if contract else GENERAL_INTAKE
 
 
 def reply_to(n: Notification) -> str:

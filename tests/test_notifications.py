@@ -8,10 +8,11 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from accounts.models import intake_plan_slug
 from notifications import delivery
 from notifications.models import Notification, OptOut, Status, Watcher
 from tests.api_fixtures import api_for
-from tests.factories import ClientFactory, StaffFactory
+from tests.factories import ClientFactory, OrganizationFactory, StaffFactory, plan
 from tickets import services
 from tickets.models import Channel
 
@@ -314,3 +315,23 @@ def test_admin_lists_failed_deliveries_with_their_error_and_retries_them(alice, 
     )
     assert response.status_code == 302
     assert delivery.deliver_due().sent == 2
+
+
+def test_reply_to_is_the_intake_address_routing_reads(alice, settings):
+    """Reply-To and the mail routing share settings.INTAKE_ADDRESSES."""
+    settings.INTAKE_ADDRESSES = {"gold": "platinum", "support": "standard"}
+    open_ticket(alice)
+    assert sent()["alice@acme.example"].reply_to == ["gold@eservice.localhost"]
+    assert intake_plan_slug("GOLD") == "platinum"
+
+
+def test_a_plan_without_its_own_intake_address_replies_to_the_general_one(settings):
+    settings.INTAKE_ADDRESSES = {"support": "standard"}
+    assert plan("platinum").intake_local_part == "support"
+
+
+def test_an_organization_without_a_contract_tells_the_whole_team_not_one_region(settings):
+    settings.SUPPORT_QUEUE_EMAILS = {"GMT": "gmt@vendor.example", "US-EST": "est@vendor.example"}
+    org = OrganizationFactory(name="Initech", contract=None)
+    ticket = open_ticket(ClientFactory(username="peter", organization=org))
+    assert rows(ticket, kind="new_ticket") == [("new_ticket", settings.SUPPORT_TEAM_EMAIL)]
