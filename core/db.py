@@ -50,19 +50,31 @@ def bulk_insert(model, objs, names=None) -> None:
         model.objects.bulk_create(objs)
         return
     meta = model._meta
-    qn = connection.ops.quote_name
-    fields = [meta.get_field(n) for n in names] if names else meta.concrete_fields
-    fields = [f for f in fields if f is not meta.pk]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Only identifiers from the model's metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * len(objs))} RETURNING {qn(meta.pk.column)}"
-    )
+    fields = _insert_fields(meta, names)
+    sql = _insert_sql(meta, fields, len(objs))
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-            obj._state.adding = False
-            obj._state.db = connection.alias
+            _mark_saved(obj, pk)
+
+
+def _insert_fields(meta, names) -> list:
+    fields = [meta.get_field(n) for n in names] if names else meta.concrete_fields
+    return [f for f in fields if f is not meta.pk]
+
+
+def _insert_sql(meta, fields, count: int) -> str:
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Only identifiers from the model's metadata are interpolated; values are params.
+    return (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * count)} RETURNING {qn(meta.pk.column)}"
+    )
+
+
+def _mark_saved(obj, pk) -> None:
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias

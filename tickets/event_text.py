@@ -81,25 +81,35 @@ def specific_text(event: TicketEvent) -> str | None:
 
 
 def _audit_text(event: TicketEvent) -> str | None:
-    params = event.params or {}
     action = event.action
-    if action == "opened" and "channel" in params:
-        channel = dict(Channel.choices).get(params["channel"], params["channel"])
-        return _("Received via %s") % channel
+    if action == "opened" and "channel" in (event.params or {}):
+        return _opened_text(event.params["channel"])
     if action == "reopened" and not event.field:
-        if params.get("cause") == "customer_replied":
-            return _("Reopened: the customer replied.")
-        reason = event.note.strip()
-        return _("Reopened: %s") % reason if reason else _("Reopened.")
+        return _reopened_text(event)
     if action == "first_response":
         return _("Support started working on the ticket.")
     if event.field == "excluded":
-        if event.new_value == "True":
-            return _("Marked as outside the contract's SLA.")
-        return _("The SLA applies again.")
+        return _excluded_text(event.new_value == "True")
     if action == "escalated" and event.new_value:
         return escalation_text(event)
     return None
+
+
+def _opened_text(channel: str) -> str:
+    return _("Received via %s") % dict(Channel.choices).get(channel, channel)
+
+
+def _reopened_text(event: TicketEvent) -> str:
+    if (event.params or {}).get("cause") == "customer_replied":
+        return _("Reopened: the customer replied.")
+    reason = event.note.strip()
+    return _("Reopened: %s") % reason if reason else _("Reopened.")
+
+
+def _excluded_text(excluded: bool) -> str:
+    if excluded:
+        return _("Marked as outside the contract's SLA.")
+    return _("The SLA applies again.")
 
 
 def escalation_text(event: TicketEvent) -> str:

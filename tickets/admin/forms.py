@@ -56,6 +56,17 @@ def apply_changes(ticket, data: dict, changed: set, actor, files=()) -> None:
     Details and exclusion first, then triage (which may open a new ticket), the assignee, the
     reply (so "reply and resolve" counts the reply as the first response), the status last.
     """
+    _apply_details(ticket, data, changed, actor)
+    if "priority" in changed:
+        services.triage(ticket, priority=data["priority"], actor=actor)
+    if "assignee" in changed:
+        services.assign(ticket, assignee=data["assignee"], actor=actor)
+    _apply_comment(ticket, data, actor, files)
+    if "status" in changed:
+        _apply_status(ticket, data, actor)
+
+
+def _apply_details(ticket, data, changed, actor) -> None:
     details = {
         name: data[name] for name in ("subject", "description", "feature") if name in changed
     }
@@ -68,10 +79,9 @@ def apply_changes(ticket, data: dict, changed: set, actor, files=()) -> None:
             reason=data.get("exclusion_reason", ""),
             actor=actor,
         )
-    if "priority" in changed:
-        services.triage(ticket, priority=data["priority"], actor=actor)
-    if "assignee" in changed:
-        services.assign(ticket, assignee=data["assignee"], actor=actor)
+
+
+def _apply_comment(ticket, data, actor, files) -> None:
     if (data.get("new_comment") or "").strip() or files:
         services.add_comment(
             ticket,
@@ -80,8 +90,6 @@ def apply_changes(ticket, data: dict, changed: set, actor, files=()) -> None:
             internal=bool(data.get("comment_internal")),
             files=files,
         )
-    if "status" in changed:
-        _apply_status(ticket, data, actor)
 
 
 def _apply_status(ticket, data, actor):
