@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import delivery
+from . import services
 from .models import Notification, OptOut, Watcher
 
 
@@ -37,7 +37,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry sending now"), permissions=["change"])
     def retry(self, request, queryset):
-        count = delivery.retry(queryset)
+        count = services.retry(queryset)
         text = ngettext("%d notification queued again.", "%d notifications queued again.", count)
         self.message_user(request, text % count, messages.SUCCESS)
 

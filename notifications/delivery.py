@@ -7,7 +7,6 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F
@@ -34,19 +33,6 @@ class Result:
 
 def backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(minutes=2 ** max(attempts - 1, 0))
-
-
-def queue_delivery(ids) -> None:
-    """After commit: ask a worker to send these rows now. If the broker is down the rows
-    stay pending and beat's re-drive sends them later."""
-    if not ids or not settings.NOTIFICATIONS_QUEUE_ON_COMMIT:
-        return
-    from .tasks import deliver
-
-    try:
-        deliver.apply_async((list(ids),), retry=False)
-    except Exception:  # noqa: BLE001 - the outbox keeps the rows; beat re-drives them
-        log.warning("notification delivery not queued (broker down?); beat will re-drive")
 
 
 def _due(now):
@@ -184,15 +170,3 @@ def _outbound(n, mail, now) -> OutboundMessage:
         in_reply_to=mail.extra_headers.get("In-Reply-To", ""),
         sent_at=now,
     )
-
-
-def retry(queryset) -> int:
-    """The admin's retry: failed or pending rows become due now, with fresh attempts."""
-    ids = list(
-        queryset.exclude(status__in=[Status.SENT, Status.SENDING]).values_list("pk", flat=True)
-    )
-    Notification.objects.filter(pk__in=ids).update(
-        status=Status.PENDING, next_attempt_at=timezone.now(), attempts=0
-    )
-    transaction.on_commit(lambda: queue_delivery(ids))
-    return len(ids)

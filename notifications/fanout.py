@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.db import bulk_insert, bulk_update
+from escalation.models import EscalationEvent
+from escalation.notifications import notice_for
 from tickets.events import CreditChange, Notice
 from tickets.models import Channel, Status
 from tickets.outbound import new_message_id
@@ -22,6 +24,7 @@ from webhooks import services as webhooks
 from .models import Category, Notification, Watcher
 from .recipients import Recipient, client_people, credit_people, queue_address, staff_or_queue
 from .services import watch_cc
+from .tasks import queue_delivery
 
 
 def consume(changes: list) -> None:
@@ -36,19 +39,11 @@ def consume(changes: list) -> None:
             else:
                 rows += _ticket(change, people)
     if people.notified:
-        from escalation.models import EscalationEvent
-
         bulk_update(EscalationEvent, people.notified, ["notified_at", "notified_to"])
     if rows:
         bulk_insert(Notification, rows)  # the one query the outbox adds to a ticket write
         ids = [row.pk for row in rows if row.pk]
-        transaction.on_commit(partial(_queue, ids))
-
-
-def _queue(ids) -> None:
-    from .delivery import queue_delivery
-
-    queue_delivery(ids)
+        transaction.on_commit(partial(queue_delivery, ids))
 
 
 class _People:
@@ -183,13 +178,7 @@ def _status(change, people) -> list[Notification]:
     """Waiting for the client, resolved, reopened (a client's reply that reopens is already
     told by the reply itself)."""
     ticket = change.ticket
-    new = _status_moves(change).get("status")
-    if new is None or change.comment is not None:
-        return []
-    kinds = {Status.PENDING: "waiting", Status.RESOLVED: "resolved", Status.OPEN: "reopened"}
-    kind = kinds.get(new)
-    if kind == "reopened" and not any(e.action == "reopened" for e in change.events):
-        kind = None
+    kind = _status_kind(change)
     if kind is None:
         return []
     if kind == "resolved":
@@ -201,6 +190,20 @@ def _status(change, people) -> list[Notification]:
         staff = staff_or_queue(ticket)
         rows += _rows(staff, "staff_reopened", Category.CLIENT_REPLIES, ticket=ticket, data=data)
     return rows
+
+
+STATUS_KINDS = {Status.PENDING: "waiting", Status.RESOLVED: "resolved", Status.OPEN: "reopened"}
+
+
+def _status_kind(change) -> str | None:
+    """The notification a status move makes, if any; a move to open counts only as a reopen."""
+    new = _status_moves(change).get("status")
+    if new is None or change.comment is not None:
+        return None
+    kind = STATUS_KINDS.get(new)
+    if kind == "reopened" and not any(e.action == "reopened" for e in change.events):
+        return None
+    return kind
 
 
 def _escalations(change, people) -> list[Notification]:
@@ -225,8 +228,6 @@ def _escalation_notice(escalation, people) -> list[Notification]:
     """The staff notice (contact, assignee; warnings: the team), recorded once: the event is
     marked notified in this transaction (consume()), so escalation.services.notify() and
     its task skip it."""
-    from escalation.notifications import notice_for
-
     if escalation.notified_at is not None:
         return []
     notice = notice_for(escalation)

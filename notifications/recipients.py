@@ -8,6 +8,8 @@ from django.conf import settings
 
 from accounts.models import User
 
+from .models import Watcher
+
 log = logging.getLogger("notifications")
 
 
@@ -19,7 +21,7 @@ def language_of(user, fallback: str = "en") -> str:
 @dataclass(frozen=True)
 class Recipient:
     email: str
-    user: object = None
+    user: User | None = None
     language: str = "en"
 
     @classmethod
@@ -75,8 +77,6 @@ def staff_or_queue(ticket) -> list[Recipient]:
 def credit_people(credit) -> list[Recipient]:
     """A ticket's credit: the ticket's client people; a month's credit: the organization's
     admins (else its active clients)."""
-    from .models import Watcher
-
     if credit.ticket_id:
         ticket = credit.ticket
         watchers = [w.user for w in Watcher.objects.filter(ticket=ticket).select_related("user")]

@@ -2,13 +2,15 @@
 call."""
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import ServiceError
 
-from .models import CLIENT_CATEGORIES, STAFF_CATEGORIES, OptOut, Watcher
+from .models import CLIENT_CATEGORIES, STAFF_CATEGORIES, Notification, OptOut, Status, Watcher
 from .recipients import is_client_of
+from .tasks import queue_delivery
 
 
 def _watchable_user(ticket, email: str):
@@ -76,3 +78,15 @@ def set_preferences(user, enabled) -> None:
 def turn_off(email: str, category: str) -> None:
     """The one-click unsubscribe: idempotent."""
     OptOut.objects.get_or_create(email=email.lower(), category=category)
+
+
+def retry(queryset) -> int:
+    """The admin's retry: failed or pending rows become due now, with fresh attempts."""
+    ids = list(
+        queryset.exclude(status__in=[Status.SENT, Status.SENDING]).values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=ids).update(
+        status=Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+    transaction.on_commit(lambda: queue_delivery(ids))
+    return len(ids)

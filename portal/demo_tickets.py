@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from escalation.services import request_escalation
 from sla import business_time as bt
 from sla.availability import services as availability
 from sla.availability.models import CreditKind, ServiceCredit
@@ -19,7 +20,7 @@ from sla.engine import calendar_for_region
 from tickets import client_actions
 from tickets import services as tickets
 from tickets.mail import pipeline, store
-from tickets.models import Channel, Feature, Priority, Status
+from tickets.models import Channel, Feature, Priority, Status, Ticket
 
 from .demo_story import Story
 
@@ -192,8 +193,6 @@ class DemoTickets:
         )
 
     def _request_escalation(self, key, user, reason):
-        from escalation.services import request_escalation
-
         request_escalation(self.story.ticket(key), user, reason)
         client_actions.mark_viewed(user, self.story.ticket(key))
 
@@ -320,8 +319,6 @@ class DemoTickets:
         self.story.at(at + minutes(95), self._answer_mail)
 
     def _answer_mail(self):
-        from tickets.models import Ticket
-
         ticket = Ticket.objects.get(channel=Channel.EMAIL, subject=MAIL_SUBJECT)
         self.story.keep("mailed", ticket)
         tickets.start_diagnosis(ticket, actor=self.sam)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from accounts.models import intake_plan_slug
 from notifications import delivery
 from notifications.models import Notification, OptOut, Status, Watcher
+from notifications.services import retry
 from tests.api_fixtures import api_for
 from tests.factories import ClientFactory, OrganizationFactory, StaffFactory, plan
 from tickets import services
@@ -200,7 +201,7 @@ def test_a_failing_mail_server_leaves_rows_pending_with_backoff_then_failed(alic
     row.refresh_from_db()
     assert row.status == Status.FAILED
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert delivery.retry(Notification.objects.all()) == 2
+    assert retry(Notification.objects.all()) == 2
     assert delivery.deliver_due().sent == 2
 
 

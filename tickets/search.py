@@ -17,6 +17,8 @@ from django.db.models.fields import CharField
 
 from core.paging import estimate
 
+from .references import pk_from_reference
+
 CONFIGS = ("simple", "english", "french")
 # Ranking reads every match's vector: above this many matches the list stays newest first.
 RANK_LIMIT = 500
@@ -57,8 +59,6 @@ def search_tickets(queryset, term: str, *, rank: bool = True, also: Q | None = N
     `also` must be a condition on the ticket row (e.g. `reporter_id__in=[...]`), so the
     database can still answer the whole OR from indexes.
     """
-    from .models import pk_from_reference
-
     term = (term or "").replace("\x00", "").strip()
     if not term:
         return queryset

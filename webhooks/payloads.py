@@ -12,6 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from sla.availability.api import CreditSerializer
+from tickets.api.serializers import TicketSerializer
+
 USER_AGENT = "eService-Webhooks/1.0"
 
 
@@ -42,8 +45,6 @@ def jsonable(value):
 
 def ticket_data(ticket) -> dict:
     """The API's ticket representation (tickets.api), with absolute links for receivers."""
-    from tickets.api.serializers import TicketSerializer
-
     data = TicketSerializer(context={}).to_representation(ticket)
     data["url"] = _absolute(data["url"])
     data["portal_url"] = _absolute(reverse("tickets:detail", args=[ticket.reference]))
@@ -70,8 +71,6 @@ def comment_data(comment) -> dict:
 
 
 def credit_data(credit) -> dict:
-    from sla.availability.api import CreditSerializer
-
     return jsonable(dict(CreditSerializer(credit).data))
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from . import payloads
 from .models import EVENTS, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from .tasks import schedule
 
 __all__ = ["EVENTS", "emit", "forget_endpoints", "invalidate_endpoints", "record", "retry"]
 
@@ -137,16 +138,6 @@ def _deliveries(event, *, ticket, comment, credit, changes, at) -> list[WebhookD
         )
         for pk in endpoint_ids
     ]
-
-
-def schedule(ids) -> None:
-    """Queue the sending once the caller commits. With the broker down, the rows stay pending
-    and the beat re-drive (webhooks.tasks.redrive) sends them later, so the publish neither
-    retries (a request would wait on it) nor raises (robust)."""
-    from .tasks import deliver
-
-    ids = [str(i) for i in ids]
-    transaction.on_commit(lambda: deliver.apply_async(args=[ids], retry=False), robust=True)
 
 
 def retry(deliveries) -> int:

@@ -1,15 +1,20 @@
 """The ticket vocabulary: statuses, priorities, features, channels and the reference."""
 
-import re
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-REFERENCE_RE = re.compile(r"CS-(\d{1,12})", re.IGNORECASE)
+from ..references import REFERENCE_RE, format_reference, pk_from_reference
 
-
-def format_reference(pk: int | None) -> str:
-    return f"CS-{pk:06d}" if pk else "CS-new"
+__all__ = [
+    "ACTIVE_STATUSES",
+    "REFERENCE_RE",
+    "Channel",
+    "Feature",
+    "Priority",
+    "Status",
+    "format_reference",
+    "pk_from_reference",
+]
 
 
 class Status(models.TextChoices):
@@ -43,8 +48,3 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     API = "api", _("API")
     PHONE = "phone", _("Phone")
-
-
-def pk_from_reference(reference: str) -> int | None:
-    match = REFERENCE_RE.fullmatch((reference or "").strip())
-    return int(match.group(1)) if match else None

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.tenancy import OrganizationScopedQuerySet
 
+from ..search import search_tickets
 from .choices import (
     ACTIVE_STATUSES,
     Channel,
@@ -59,8 +60,6 @@ class TicketQuerySet(OrganizationScopedQuerySet):
 
     def search(self, term: str, **options):
         """The one search of the portal, the API and the admin (see tickets.search)."""
-        from ..search import search_tickets  # search builds on these models
-
         return search_tickets(self, term, **options)
 
     def breached(self, now: datetime.datetime, phase: str | None = None):
@@ -112,7 +111,11 @@ def _breached_q(phase: str, now: datetime.datetime) -> Q:
 DONE_FIELD = {"response": "first_response_at", "resolution": "resolved_at"}
 
 
-class TicketManager(models.Manager.from_queryset(TicketQuerySet)):
+# A module-level name, so the type checker's Django plugin sees the queryset's methods.
+_TicketManagerBase = models.Manager.from_queryset(TicketQuerySet)
+
+
+class TicketManager(_TicketManagerBase):
     def get_queryset(self):
         return super().get_queryset().defer("search_vector")
 
