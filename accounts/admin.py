@@ -77,7 +77,7 @@ PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 @admin.register(User)
 class UserAdmin(StaffAccessMixin, BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("eService"), {"fields": ("organization", "is_org_admin", "language", "phone")}),
     )
     add_fieldsets = (

@@ -75,11 +75,10 @@ class LogoutView(views.APIView):
 # -- organizations -----------------------------------------------------------------------
 
 
-def _check_domain(value: str) -> str:
+def _check_domain(value: str) -> None:
     domain = value.strip().lower().lstrip("@")
     if "." not in domain or "@" in domain or " " in domain:
         raise serializers.ValidationError(_("“%s” is not a domain name.") % value)
-    return domain
 
 
 class OrganizationSerializer(ModelSerializer):
@@ -118,7 +117,7 @@ class OrganizationSerializer(ModelSerializer):
         read_only_fields = ["id", "created_at"]
         # Uniqueness is the service's rule (case-insensitive); the model validator would
         # answer first with a different, case-sensitive check.
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict] = {"name": {"validators": []}}
 
     def validate(self, attrs):
         contract = attrs.get("contract", {})

@@ -79,6 +79,8 @@ class KeysetPagination(Pagination):
         if position is None:
             return None
         token = base64.urlsafe_b64encode(json.dumps([*position, backwards]).encode()).decode()
+        if self.request is None:  # set by paginate_queryset() before any link is made
+            return None
         url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
         return replace_query_param(url, self.cursor_query_param, token)
 

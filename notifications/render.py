@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import GENERAL_INTAKE
 from sla.calendars import REGIONS
 from tickets.mail.reply_tokens import reply_address
-from tickets.models import OutboundMessage
+from tickets.models import OutboundMessage, format_reference
 from tickets.outbound import mail_domain
 
 from .models import Category, Notification, Status
@@ -85,7 +85,7 @@ def _link(n: Notification) -> str:
         return site + reverse("availability:credits")
     if _is_staff_mail(n):
         return f"{site}/admin/tickets/ticket/{n.ticket_id}/change/"
-    return f"{site}/tickets/{n.ticket.reference}/"
+    return f"{site}/tickets/{format_reference(n.ticket_id)}/"
 
 
 def _intake_local_part(ticket) -> str:
@@ -98,7 +98,7 @@ def reply_to(n: Notification) -> str:
     (tickets.mail.reply_tokens) without which the intake does not take a staff reply."""
     local, domain = _intake_local_part(n.ticket), mail_domain()
     if n.recipient is not None and n.recipient.is_staff and n.ticket_id:
-        return reply_address(local, domain, user_id=n.recipient_id, ticket_id=n.ticket_id)
+        return reply_address(local, domain, user_id=n.recipient.pk, ticket_id=n.ticket_id)
     return f"{local}@{domain}"
 
 
@@ -121,9 +121,10 @@ def _staff_prefix(n: Notification) -> str:
 def _subject(n: Notification, earlier: bool) -> str:
     if n.kind == "oncall_digest":
         return _("[P0 digest] %(organization)s: %(count)s more P0 tickets") % n.data
-    if n.ticket_id is None:
+    ticket = n.ticket
+    if ticket is None:
         return _("Service credit: %(days)s day(s)") % {"days": n.data.get("days", "")}
-    subject = f"[{n.ticket.reference}] {_staff_prefix(n)}{n.ticket.subject}"
+    subject = f"[{ticket.reference}] {_staff_prefix(n)}{ticket.subject}"
     return f"Re: {subject}" if earlier else subject
 
 
@@ -166,7 +167,7 @@ def build(n: Notification, first: tuple | None) -> EmailMultiAlternatives:
     with translation.override(n.language or "en"):
         ctx = context(n)
         headers["List-Unsubscribe"] = f"<{ctx['unsubscribe_url']}>"
-        if earlier:
+        if first is not None and earlier:
             headers["In-Reply-To"] = headers["References"] = first[1]
         elif n.data.get("thread"):
             # The mail intake's acknowledgement answers the client's own message.

@@ -8,6 +8,7 @@ row exists exactly when its change does.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 _consumers: list = []
 
@@ -16,7 +17,7 @@ _consumers: list = []
 class CreditChange:
     """A service credit was created, claimed, granted or refused (sla.availability)."""
 
-    credit: object
+    credit: Any  # a sla.availability ServiceCredit (tickets does not import sla)
     action: str
     actor: object = None
 

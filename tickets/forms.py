@@ -1,5 +1,7 @@
 """Portal forms. They collect input; the rules live in tickets.services and tickets.validators."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -72,7 +74,14 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class AttachmentsMixin:
+# What the mixin relies on of the form it is mixed into, for the type checker only.
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class AttachmentsMixin(_FormBase):
     def clean_attachments(self):
         files = self.cleaned_data.get("attachments") or []
         try:

@@ -88,8 +88,7 @@ class WebhookEndpointAdmin(StaffAccessMixin, admin.ModelAdmin):
 
 class AttemptInline(admin.TabularInline):
     model = WebhookAttempt
-    fields = ["at", "status_code", "latency_ms", "error"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "status_code", "latency_ms", "error")
     extra = 0
     can_delete = False
 

@@ -50,8 +50,12 @@ def _timeout() -> urllib3.Timeout:
     return urllib3.Timeout(
         connect=getattr(settings, "WEBHOOK_CONNECT_TIMEOUT", 3.0),
         read=getattr(settings, "WEBHOOK_READ_TIMEOUT", 5.0),
-        total=getattr(settings, "WEBHOOK_TOTAL_TIMEOUT", 8.0),
+        total=_total_timeout(),
     )
+
+
+def _total_timeout() -> float:
+    return float(getattr(settings, "WEBHOOK_TOTAL_TIMEOUT", 8.0))
 
 
 def _concurrency() -> int:
@@ -78,7 +82,6 @@ def _pool(target: guard.Target) -> urllib3.HTTPConnectionPool:
 
 
 def _new_pool(target: guard.Target) -> urllib3.HTTPConnectionPool:
-    options = {"maxsize": _concurrency(), "retries": False}
     if target.scheme == "https":
         # Connected to the checked address, verified against the URL's host name.
         return urllib3.HTTPSConnectionPool(
@@ -88,9 +91,12 @@ def _new_pool(target: guard.Target) -> urllib3.HTTPConnectionPool:
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
             ca_certs=getattr(settings, "WEBHOOK_CA_CERTS", "") or None,
-            **options,
+            maxsize=_concurrency(),
+            retries=False,
         )
-    return urllib3.HTTPConnectionPool(target.address, target.port, **options)
+    return urllib3.HTTPConnectionPool(
+        target.address, target.port, maxsize=_concurrency(), retries=False
+    )
 
 
 @dataclass
@@ -164,7 +170,7 @@ def claim(ids=None, *, limit: int = 200, now=None) -> list[WebhookDelivery]:
 
 def lease(count: int) -> datetime.timedelta:
     rounds = -(-count // _concurrency())
-    return datetime.timedelta(seconds=_timeout().total * rounds + LEASE_MARGIN_SECONDS)
+    return datetime.timedelta(seconds=_total_timeout() * rounds + LEASE_MARGIN_SECONDS)
 
 
 def deliver(ids=None, *, limit: int = 200) -> int:

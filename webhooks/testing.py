@@ -25,6 +25,7 @@ class _Server(ThreadingHTTPServer):
     # socketserver's default backlog of 5 refuses connections when two senders open eight
     # each at once; a real endpoint queues them.
     request_queue_size = 128
+    receiver: Receiver
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,6 +7,7 @@ make inside a rolled-back savepoint first, so a refusal lands on the field it na
 from django import forms
 from django.contrib.admin import helpers
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,7 +47,7 @@ def dry_run(apply) -> None:
 
 
 def add_service_error(form, error: ServiceError) -> None:
-    name = FORM_FIELD_FOR.get(error.field, error.field)
+    name = FORM_FIELD_FOR.get(error.field or "", error.field)
     form.add_error(name if name in form.fields else None, error.message)
 
 
@@ -118,7 +119,7 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
         help_text=gettext_lazy("Required to resolve; shown and mailed to the client."),
     )
 
-    request = None  # set per request by TicketAdmin.get_form
+    request: HttpRequest | None = None  # set per request by TicketAdmin.get_form
 
     class Meta:
         model = Ticket
@@ -140,14 +141,16 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
         return set(self.changed_data) | set(self._intents())
 
     def _intents(self) -> dict:
-        post = self.request.POST if self.request else {}
-        intents = {}
+        request = self.request
+        if request is None:
+            return {}
+        post, intents = request.POST, dict[str, object]()
         if REPLY_AND_WAIT in post:
             intents["status"] = Status.PENDING
         if RESOLVE in post:
             intents["status"] = Status.RESOLVED
         if ASSIGN_TO_ME in post:
-            intents["assignee"] = self.request.user
+            intents["assignee"] = request.user
         return intents
 
     def clean(self):
@@ -187,7 +190,7 @@ class TicketChangeForm(AttachmentsMixin, forms.ModelForm):
 class TicketAddForm(forms.ModelForm):
     """A call logged by staff (the 24/7 phone line), or any report received outside the portal."""
 
-    request = None  # set per request by TicketAdmin.get_form
+    request: HttpRequest | None = None  # set per request by TicketAdmin.get_form
 
     class Meta:
         model = Ticket

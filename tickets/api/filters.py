@@ -109,7 +109,7 @@ class TicketFilter(django_filters.FilterSet):
 
     class Meta:
         model = Ticket
-        fields = []
+        fields: list[str] = []
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip().lower()
