@@ -1,18 +1,16 @@
 """A real Celery worker process consumes a task from Redis (no eager mode, no mocks)."""
 
 import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import Processes
+
 TIMEOUT = 30
 
 
@@ -30,56 +28,23 @@ def test_worker_consumes_ping_from_redis(tmp_path):
     server = redis.Redis.from_url(url, socket_connect_timeout=5)
     server.ping()  # Redis must be there: this test fails, never skips, without it.
 
-    env = dict(os.environ, CELERY_BROKER_URL=url, ESERVICE_VAR_DIR=str(tmp_path / "var"))
-    log = (tmp_path / "worker.log").open("w+")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-            "--hostname",
-            f"{queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    env = dict(os.environ, CELERY_BROKER_URL=url)
     sender = Celery("probe", broker=url)
-    try:
-        sender.send_task("portal.tasks.ping", args=[str(marker)], queue=queue)
-        deadline = time.monotonic() + TIMEOUT
-        while not marker.exists() and time.monotonic() < deadline:
-            assert worker.poll() is None, f"worker exited early:\n{_read(log)}"
-            time.sleep(0.2)
-        assert marker.exists(), f"no pong within {TIMEOUT} s; worker log:\n{_read(log)}"
-        assert marker.read_text() == "pong"
-    finally:
-        sender.close()
-        worker.terminate()
+    with Processes(tmp_path, env) as procs:
+        worker = procs.worker(
+            "worker", "-Q", queue, "--without-heartbeat", "--hostname", f"{queue}@%h"
+        )
         try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        log.close()
-        leftovers = list(server.scan_iter(match=f"*{queue}*"))
-        if leftovers:
-            server.delete(*leftovers)
-        server.close()
-
-
-def _read(log) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-5000:]
+            sender.send_task("portal.tasks.ping", args=[str(marker)], queue=queue)
+            deadline = time.monotonic() + TIMEOUT
+            while not marker.exists() and time.monotonic() < deadline:
+                assert worker.poll() is None, f"worker exited early:\n{procs.tail()}"
+                time.sleep(0.2)
+            assert marker.exists(), f"no pong within {TIMEOUT} s; worker log:\n{procs.tail()}"
+            assert marker.read_text() == "pong"
+        finally:
+            sender.close()
+            leftovers = list(server.scan_iter(match=f"*{queue}*"))
+            if leftovers:
+                server.delete(*leftovers)
+            server.close()

@@ -6,11 +6,8 @@ standby takes over when the holder dies."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,14 +18,13 @@ from accounts import tokens
 from escalation.models import EscalationEvent
 from notifications.models import Notification, Status
 from tests.isolation import redis_key_prefix
+from tests.processes import REDIS, Processes, database_url
 from tests.s3_server import CREDENTIALS, S3Server
-from tests.smtp_sink import SmtpSink, free_port
-from tests.test_escalation_integration import database_url
+from tests.smtp_sink import SmtpSink
 from tests.test_escalation_sweep import open_p1
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.testing import Receiver
 
-REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 DEADLINE = 120
 LOCK_TIMEOUT = 6
 PREFIX = redis_key_prefix("multihost")
@@ -43,50 +39,6 @@ def wait_until(check, timeout=DEADLINE, every=0.5):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every)
-
-
-class Cluster:
-    """Named subprocesses with a log each (and a var directory each: no shared local disk)."""
-
-    def __init__(self, tmp_path: Path, env: dict):
-        self.tmp_path, self.env, self.procs, self.logs = tmp_path, env, {}, []
-
-    def start(self, name: str, *command: str) -> None:
-        var_dir = self.tmp_path / name
-        var_dir.mkdir()
-        log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
-        self.logs.append(log)
-        env = {**self.env, "ESERVICE_VAR_DIR": str(var_dir)}
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", *command], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    def web(self, name: str) -> str:
-        port = free_port()
-        self.start(name, "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1")
-        return f"http://127.0.0.1:{port}"
-
-    def celery(self, name: str, *args: str) -> None:
-        self.start(name, "celery", "-A", "portal", *args, "-l", "info")
-
-    def log(self, name: str) -> str:
-        return (self.tmp_path / f"{name}.log").read_text()
-
-    def tails(self) -> str:
-        return "\n".join(f"--- {name}\n{self.log(name)[-1500:]}" for name in self.procs)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in self.logs:
-            log.close()
 
 
 def answers(url: str) -> bool:
@@ -150,7 +102,7 @@ def test_two_of_everything_do_each_thing_once(alice, bob, tmp_path):
             url=receiver.url, events=["ticket.created", "ticket.escalated"], secret="s"
         )
         env = cluster_env(s3, sink, receiver)
-        cluster = Cluster(tmp_path, env)
+        cluster = Processes(tmp_path, env)
         try:
             webs = [cluster.web("web1"), cluster.web("web2")]
             for name in ("worker1", "worker2"):

@@ -1,24 +1,20 @@
 """The outbox through real processes: a Celery worker on Redis sends what a task names, and
 beat's re-drive sends what a broker outage kept from being queued — each mail exactly once."""
 
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 
 import pytest
 import redis
 from celery import Celery
-from django.db import connection
 
 from notifications.models import Notification, Status
 from tests.isolation import redis_key_prefix
+from tests.processes import REDIS, Processes, worker_env
 from tests.smtp_sink import SmtpSink, free_port
-from tests.test_escalation_integration import database_url
 from tickets import services
 
-REDIS = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
@@ -34,78 +30,33 @@ def open_tickets(user, count, tag):
     ]
 
 
-def celery_env(tmp_path, broker, sink, *, prefix="") -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-        "ESERVICE_VAR_DIR": str(tmp_path),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-        "NOTIFICATIONS_REDRIVE_SECONDS": "1",
-        "ESCALATION_SWEEP_SECONDS": "3600",
-    }
-    if prefix:
-        env["CELERY_BROKER_KEY_PREFIX"] = prefix
-    return env
-
-
-class Processes:
-    """celery worker (and beat) subprocesses, logs in tmp_path, stopped on exit."""
-
-    def __init__(self, tmp_path, env, *, beat):
-        self.tmp_path, self.env, self.procs, self.logs = tmp_path, env, [], []
-        self.start("worker", "--pool=solo", "--without-mingle", "--without-gossip")
-        if beat:
-            self.start("beat", "-s", str(tmp_path / "beat-schedule"))
-
-    def start(self, name, *args):
-        log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed in stop()
-        command = [sys.executable, "-m", "celery", "-A", "portal", name, "-l", "info", *args]
-        self.procs.append(subprocess.Popen(command, env=self.env, stdout=log, stderr=log))
-        self.logs.append(log)
-
-    def tail(self) -> str:
-        return (self.tmp_path / "worker.log").read_text()[-3000:]
-
-    def stop(self):
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in self.logs:
-            log.close()
-
-
-def require_postgres():
-    if connection.vendor != "postgresql":
-        pytest.fail("the worker shares the test database: run the tests on PostgreSQL")
+def celery_env(broker, sink, *, prefix="") -> dict:
+    return worker_env(
+        broker=broker,
+        prefix=prefix,
+        EMAIL_URL=f"smtp://127.0.0.1:{sink.port}",
+        NOTIFICATIONS_REDRIVE_SECONDS=1,
+        ESCALATION_SWEEP_SECONDS=3600,
+    )
 
 
 def test_a_worker_sends_the_rows_a_task_names(alice, tmp_path):
-    require_postgres()
     redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
     prefix = redis_key_prefix("notify")
-    with SmtpSink() as sink:
-        procs = Processes(tmp_path, celery_env(tmp_path, REDIS, sink, prefix=prefix), beat=False)
-        try:
-            open_tickets(alice, 2, "Worker")
-            ids = list(Notification.objects.values_list("pk", flat=True))
-            probe = Celery("probe", broker=REDIS)
-            probe.conf.broker_transport_options = {"global_keyprefix": prefix}
-            probe.send_task("notifications.tasks.deliver", args=[ids])
-            probe.send_task("notifications.tasks.deliver", args=[ids])  # a duplicate task
-            sink.wait_for(len(ids), timeout=90)
-            time.sleep(1)  # room for a wrong second send to show up
-            ids_seen = Counter(m["Message-ID"] for _, m in sink.messages)
-            assert len(ids_seen) == len(ids) == 4, procs.tail()
-            assert set(ids_seen.values()) == {1}
-            assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
-        finally:
-            procs.stop()
+    with SmtpSink() as sink, Processes(tmp_path, celery_env(REDIS, sink, prefix=prefix)) as procs:
+        procs.worker()
+        open_tickets(alice, 2, "Worker")
+        ids = list(Notification.objects.values_list("pk", flat=True))
+        probe = Celery("probe", broker=REDIS)
+        probe.conf.broker_transport_options = {"global_keyprefix": prefix}
+        probe.send_task("notifications.tasks.deliver", args=[ids])
+        probe.send_task("notifications.tasks.deliver", args=[ids])  # a duplicate task
+        sink.wait_for(len(ids), timeout=90)
+        time.sleep(1)  # room for a wrong second send to show up
+        ids_seen = Counter(m["Message-ID"] for _, m in sink.messages)
+        assert len(ids_seen) == len(ids) == 4, procs.tail()
+        assert set(ids_seen.values()) == {1}
+        assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
 class PrivateRedis:
@@ -140,12 +91,13 @@ class PrivateRedis:
 
 
 def test_a_broker_outage_delays_mail_and_loses_none(alice, tmp_path):
-    require_postgres()
     broker = PrivateRedis(tmp_path)
     broker.start()
     with SmtpSink() as sink:
-        procs = Processes(tmp_path, celery_env(tmp_path, broker.url, sink), beat=True)
+        procs = Processes(tmp_path, celery_env(broker.url, sink))
         try:
+            procs.worker()
+            procs.beat()
             open_tickets(alice, 1, "Before")
             sink.wait_for(2, timeout=90)  # ack + queue notice: worker and beat are up
             assert len(sink.messages) == 2, procs.tail()
