@@ -216,7 +216,7 @@ class CreditStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class CreditQuerySet(OrganizationScopedQuerySet):
+class CreditQuerySet(OrganizationScopedQuerySet["ServiceCredit"]):
     """visible_to(user) is the tenancy guard for credits: portal, API and statements."""
 
 

@@ -1,5 +1,7 @@
 """What happens on a ticket: comments, attachments, audit events, outbound mail."""
 
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,13 +12,13 @@ from .choices import Channel
 from .ticket import Ticket
 
 
-class CommentQuerySet(OrganizationScopedQuerySet):
+class CommentQuerySet(OrganizationScopedQuerySet["Comment"]):
     organization_field = "ticket__organization"
 
-    def for_clients(self):
+    def for_clients(self) -> Self:
         return self.public()
 
-    def public(self):
+    def public(self) -> Self:
         return self.filter(internal=False)
 
 
@@ -59,10 +61,10 @@ def attachment_path(instance, filename):
     return f"attachments/{instance.ticket_id}/{filename}"
 
 
-class AttachmentQuerySet(OrganizationScopedQuerySet):
+class AttachmentQuerySet(OrganizationScopedQuerySet["Attachment"]):
     organization_field = "ticket__organization"
 
-    def for_clients(self):
+    def for_clients(self) -> Self:
         return self.filter(internal=False)
 
 

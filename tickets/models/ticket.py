@@ -1,6 +1,7 @@
 """The ticket, its queryset and the breach rule (the predicate and its SQL twin side by side)."""
 
 import datetime
+from typing import Self
 
 from django.apps import apps
 from django.conf import settings
@@ -47,11 +48,11 @@ def next_due() -> Case:
 PHASES = ("response", "resolution")
 
 
-class TicketQuerySet(OrganizationScopedQuerySet):
+class TicketQuerySet(OrganizationScopedQuerySet["Ticket"]):
     """visible_to(user) is the tenancy guard: portal, API, downloads and mail threading all
     start there."""
 
-    def active(self):
+    def active(self) -> Self:
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def by_reference(self, reference: str):
