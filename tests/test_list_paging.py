@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.template import Context, Template
 
-from portal import paging
+from core import paging
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
 from tests.factories import TicketFactory
 from tickets.models import Ticket

@@ -360,6 +360,7 @@ class TicketAdmin(
                     obj._state.adding = False
         except ServiceError as error:  # a concurrent change since the dry run
             self.message_user(request, error.message, messages.ERROR)
+        desk.forget_view_counts(request.user)
         if obj.pk:
             obj.refresh_from_db()
 
