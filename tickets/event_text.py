@@ -6,10 +6,13 @@ request's active language and time zone. `note` holds only what a person typed (
 rows written before `params` existed fall back to their stored English note.
 """
 
+import datetime
+import functools
+
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 
 from .models import Channel, Priority, Status, TicketEvent
 
@@ -29,7 +32,21 @@ def moment(value) -> str:
         return "—"
     # The format is translated: French wants the month's full name ("mars", not "Mar").
     pattern = pgettext("deadline date format", "D j M Y H:i T")
-    return formats.date_format(timezone.localtime(value), pattern)
+    local = timezone.localtime(value)
+    zone = local.tzname()
+    if not pattern.endswith(CLOCK_TIME) or not zone:
+        return formats.date_format(local, pattern)
+    # Lists word a deadline per row: the day's words come once per day, the time is plain.
+    day = _day(get_language(), pattern[: -len(CLOCK_TIME)], local.date())
+    return f"{day} {local:%H:%M} {zone}"
+
+
+CLOCK_TIME = " H:i T"
+
+
+@functools.lru_cache(maxsize=2048)
+def _day(language: str, pattern: str, day: datetime.date) -> str:
+    return formats.date_format(day, pattern)
 
 
 def duration_text(minutes: int, *, business: bool = False) -> str:

@@ -8,6 +8,7 @@ inline, so the list configuration is plain tuples and the queryset is built in g
 """
 
 import datetime
+import functools
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,8 +17,9 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -160,6 +162,30 @@ def conversation(ticket) -> list[dict]:
     return items
 
 
+@functools.cache
+def _priority_badge(language: str, priority: str, suggested: str | None):
+    if suggested is not None:  # not triaged yet: what intake suggested, if anything
+        return format_html(
+            '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
+            "{}</span>",
+            suggested or priority,
+            _("Not triaged yet"),
+            _("%s suggested") % suggested if suggested else _("%s untriaged") % priority,
+        )
+    return format_html(
+        '<span class="ticket-prio ticket-prio-{}" title="{}">{}</span>',
+        priority,
+        Priority(priority).label if priority in Priority.values else priority,
+        priority,
+    )
+
+
+def priority_badge(priority: str, suggested: str | None):
+    """The desk's priority cell; `suggested` is None once triaged ("" if intake had none).
+    A handful of distinct badges per language, so each is built once per process."""
+    return _priority_badge(get_language(), priority, suggested)
+
+
 class TicketAdmin(
     IndexedListMixin, DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.ModelAdmin
 ):
@@ -296,32 +322,17 @@ class TicketAdmin(
     def action_checkbox(self, obj):
         # Django renders this box through the form template engine once per row, the
         # costliest cell of the page; the markup is the same.
-        label = format_html(_("Select this object for an action - {}"), obj)
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            obj.pk,
-            label,
+        label = _("Select this object for an action - {}").format(conditional_escape(obj))
+        return mark_safe(
+            f'<input type="checkbox" name="{helpers.ACTION_CHECKBOX_NAME}" value="{obj.pk}"'
+            f' class="action-select" aria-label="{label}">'
         )
 
     @admin.display(description=gettext_lazy("priority"), ordering="priority")
     def priority_badge(self, obj):
         # "Suggested" asks for triage; a finished ticket just shows the priority it ran on.
-        if obj.triaged_at is None and obj.status in ACTIVE_STATUSES:
-            suggested = obj.suggested_priority
-            return format_html(
-                '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
-                "{}</span>",
-                suggested or obj.priority,
-                _("Not triaged yet"),
-                _("%s suggested") % suggested if suggested else _("%s untriaged") % obj.priority,
-            )
-        return format_html(
-            '<span class="ticket-prio ticket-prio-{}" title="{}">{}</span>',
-            obj.priority,
-            obj.get_priority_display(),
-            obj.priority,
-        )
+        untriaged = obj.triaged_at is None and obj.status in ACTIVE_STATUSES
+        return priority_badge(obj.priority, (obj.suggested_priority or "") if untriaged else None)
 
     # -- forms --
 
