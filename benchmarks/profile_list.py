@@ -1,7 +1,8 @@
 """One list request profiled with pyinstrument: where the time of a page goes.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything python benchmarks/profile_list.py \\
-        [--size 1000000] [--path /admin/tickets/ticket/] [--as staff|client] [--repeat 20]
+        [--size 1000000] [--path /admin/tickets/ticket/] [--as staff|client] [--repeat 20] \\
+        [--database-prefix eservice_data] [--flat] [--html FILE]
 
 Runs the request through Django's test client against the generated dataset of that size
 (benchmarks/datagen.py), once to warm up, then `repeat` times under the profiler, and prints
@@ -25,6 +26,7 @@ def parse_args():
     parser.add_argument("--path", default="/admin/tickets/ticket/")
     parser.add_argument("--as", dest="persona", choices=("staff", "client"), default="staff")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--database-prefix", default="eservice_data")
     parser.add_argument("--html", default="", help="write the HTML report to this file")
     parser.add_argument("--flat", action="store_true", help="functions by total time, flat")
     return parser.parse_args()
@@ -32,7 +34,9 @@ def parse_args():
 
 def main():
     args = parse_args()
-    datagen.ensure_dataset(args.size)
+    datagen.ensure_dataset(
+        args.size, f"{args.database_prefix}_{datagen.SIZE_NAMES.get(args.size, args.size)}"
+    )
     from django.test import Client
     from pyinstrument import Profiler
     from pyinstrument.renderers import ConsoleRenderer

@@ -11,8 +11,8 @@ import functools
 
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext as _
 
 from .models import Channel, Priority, Status, TicketEvent
 

@@ -19,16 +19,15 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.admin import StaffAccessMixin
 from core.errors import ServiceError
-from core.paging import TwoEndedPaginator
 from tickets import desk, event_text, presence
 from tickets.admin_lists import IndexedListMixin
+from tickets.listing import DeskPaginator
 from tickets.macros import macros_for
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -166,8 +165,7 @@ def conversation(ticket) -> list[dict]:
 def _priority_badge(language: str, priority: str, suggested: str | None):
     if suggested is not None:  # not triaged yet: what intake suggested, if anything
         return format_html(
-            '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
-            "{}</span>",
+            '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">{}</span>',
             suggested or priority,
             _("Not triaged yet"),
             _("%s suggested") % suggested if suggested else _("%s untriaged") % priority,
@@ -216,7 +214,7 @@ class TicketAdmin(
     )
     list_select_related = ("organization", "assignee")
     list_per_page = 50
-    paginator = TwoEndedPaginator
+    paginator = DeskPaginator
     # A second COUNT(*) over the whole table on every page is too slow at 100k tickets.
     show_full_result_count = False
     # Most urgent first: the running deadline, breached (in the past) first; then the rest.
@@ -322,10 +320,14 @@ class TicketAdmin(
     def action_checkbox(self, obj):
         # Django renders this box through the form template engine once per row, the
         # costliest cell of the page; the markup is the same.
-        label = _("Select this object for an action - {}").format(conditional_escape(obj))
-        return mark_safe(
-            f'<input type="checkbox" name="{helpers.ACTION_CHECKBOX_NAME}" value="{obj.pk}"'
-            f' class="action-select" aria-label="{label}">'
+        label = mark_safe(  # noqa: S308 - the translation is ours, the ticket is escaped
+            _("Select this object for an action - {}").format(conditional_escape(obj))
+        )
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
         )
 
     @admin.display(description=gettext_lazy("priority"), ordering="priority")

@@ -50,19 +50,20 @@ class Column:
         self.boolean = getattr(attr, "boolean", False)
         if isinstance(attr, property) and hasattr(attr, "fget"):
             self.boolean = getattr(attr.fget, "boolean", False)
-        css = f"field-{admin_list._coerce_field_name(name, index)}"
-        if name == "action_checkbox" and self.field is None:
-            css = "action-checkbox"
-        self.tag = "th" if first_link else "td"
         self.link = link
         self.seen: dict = {}  # value -> escaped text, for choice and foreign-key columns
-        self.keyed = self.field is not None and not self.field.auto_created
-        self.keyed = self.keyed and bool(self.field.is_relation or self.field.flatchoices)
-        nowrap = self.field is not None and not self.field.auto_created
-        nowrap = nowrap and isinstance(self.field, NOWRAP_FIELDS)
-        self.open = f'<{self.tag} class="{css}{" nowrap" if nowrap else ""}">'
-        self.open_dated = f'<{self.tag} class="{css} nowrap">'
-        self.close = f"</{self.tag}>"
+        model_field = self.field is not None and not self.field.auto_created
+        self.keyed = model_field and bool(self.field.is_relation or self.field.flatchoices)
+        self._tags(cl, index, "th" if first_link else "td", model_field)
+
+    def _tags(self, cl, index: int, tag: str, model_field: bool) -> None:
+        css = f"field-{admin_list._coerce_field_name(self.name, index)}"
+        if self.name == "action_checkbox" and self.field is None:
+            css = "action-checkbox"
+        nowrap = " nowrap" if model_field and isinstance(self.field, NOWRAP_FIELDS) else ""
+        self.open = f'<{tag} class="{css}{nowrap}">'
+        self.open_dated = f'<{tag} class="{css} nowrap">'
+        self.close = f"</{tag}>"
 
     def value(self, obj):
         if self.field is not None:
@@ -90,7 +91,7 @@ class Column:
                 opening = self.open_dated if dated else opening
         if url is not None:
             text = f'<a href="{url}">{text}</a>'
-        return mark_safe(f"{opening}{text}{self.close}")
+        return mark_safe(f"{opening}{text}{self.close}")  # noqa: S308 - every part is escaped
 
     def _keyed_text(self, obj) -> str:
         key = getattr(obj, self.field.attname)
