@@ -32,6 +32,7 @@ from .models import (
 from .outbound import mail_domain
 
 PAGE_SIZE = 25
+LIST_DEFERRED = ("description", "user_agent", "resolution")  # long texts no column shows
 
 
 # --- list ---------------------------------------------------------------------------------
@@ -44,6 +45,7 @@ def ticket_list(request):
     # unread marker's moments are subqueries of the same query.
     visible = Ticket.objects.visible_to(request.user)
     tickets = visible.select_related("organization__contract").with_unread_for(request.user)
+    tickets = tickets.defer(*LIST_DEFERRED)
     data = form.cleaned_data if form.is_valid() else None
     if data:
         tickets = filter_tickets(tickets, data, request.user)

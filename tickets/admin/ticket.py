@@ -40,7 +40,13 @@ from tickets.models import (
 )
 
 from . import audit
-from .desk import AssigneeFilter, DeskActionsMixin, RegionFilter, SavedViewFilter
+from .desk import (
+    AssigneeFilter,
+    DeskActionsMixin,
+    OrganizationFilter,
+    RegionFilter,
+    SavedViewFilter,
+)
 from .forms import (
     ASSIGN_TO_ME,
     REPLY_AND_WAIT,
@@ -205,7 +211,8 @@ class TicketAdmin(
         SavedViewFilter,
         "status",
         "priority",
-        "organization",  # every organization: "only those with tickets" scans the table
+        # Every organization: "only those with tickets" scans the table.
+        ("organization", OrganizationFilter),
         RegionFilter,
         AssigneeFilter,
         "channel",
