@@ -28,12 +28,13 @@ class AtLeast(int):
         return str(self)
 
 
-def capped_counts(querysets: dict, cap: int = TAB_CAP) -> dict[str, int]:
+def capped_counts(querysets: dict, cap: int | None = None) -> dict[str, int]:
     """Each queryset's row count, exact up to `cap` (AtLeast(cap) above), in one query.
 
     Every count reads at most cap + 1 index entries (`COUNT(*)` over a `LIMIT`), so a big
     organization's "All" costs what a small one's does.
     """
+    cap = cap or TAB_CAP
     parts, params, names, counts = [], [], [], {}
     for name, queryset in querysets.items():
         try:
