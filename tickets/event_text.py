@@ -24,21 +24,21 @@ CHOICE_FIELDS = {
 QUIET_FIELDS = {"resolved_at", "closed_at", "triaged_at", "exclusion_reason", "resolution"}
 
 
-def moment(value) -> str:
-    """`Tue 10 Mar 2026 10:00 GMT` in the active language and time zone."""
+def moment(value, zone=None) -> str:
+    """`Tue 10 Mar 2026 10:00 GMT` in the active language and time zone (or `zone`)."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if value is None:
         return "—"
     # The format is translated: French wants the month's full name ("mars", not "Mar").
     pattern = pgettext("deadline date format", "D j M Y H:i T")
-    local = timezone.localtime(value)
-    zone = local.tzname()
-    if not pattern.endswith(CLOCK_TIME) or not zone:
+    local = timezone.localtime(value, zone)
+    name = local.tzname()
+    if not pattern.endswith(CLOCK_TIME) or not name:
         return formats.date_format(local, pattern)
     # Lists word a deadline per row: the day's words come once per day, the time is plain.
     day = _day(get_language(), pattern[: -len(CLOCK_TIME)], local.date())
-    return f"{day} {local:%H:%M} {zone}"
+    return f"{day} {local:%H:%M} {name}"
 
 
 CLOCK_TIME = " H:i T"
