@@ -239,3 +239,13 @@ def test_the_desk_shows_each_agent_once_per_value_not_per_query(client, charlie,
     html = client.get(CHANGELIST).content.decode()
     for agent in agents:
         assert html.count(f'<td class="field-assignee nowrap">{agent}</td>') == 3
+
+
+def test_a_second_chosen_column_still_breaks_the_sla_columns_ties(charlie):
+    request = RequestFactory().get(CHANGELIST, {"o": "-7.4"})
+    request.user = charlie
+    from django.contrib import admin
+
+    cl = admin.site._registry[Ticket].get_changelist_instance(request)
+    sql = str(cl.queryset.query).split("ORDER BY")[1]
+    assert '"tickets_ticket"."priority" ASC' in sql

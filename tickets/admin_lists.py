@@ -64,9 +64,17 @@ def follow_expression(ordering: list) -> list:
     """
     if not ordering or not isinstance(ordering[0], OrderBy):
         return ordering
+    if any(not _tie_break(part) for part in ordering[1:]):
+        return ordering  # another column chosen after it: that column decides ties
     first = ordering[0]
     received = F("received_at").desc() if first.descending else F("received_at").asc()
     return [first, received, "-pk" if first.descending else "pk"]
+
+
+def _tie_break(part) -> bool:
+    if isinstance(part, str):
+        return part.lstrip("-") in ("pk", "id")
+    return isinstance(part, OrderBy) and part.expression == F("received_at")
 
 
 class LazyAppListSite:
