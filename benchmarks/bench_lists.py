@@ -2,17 +2,24 @@
 10k, 100k and 1M tickets side by side: median ms, queries, and what the database does.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything python benchmarks/bench_lists.py \\
-        [--sizes 10000 100000 1000000] [--repeat 5]
+        [--sizes 10000 100000 1000000] [--repeat 5] [--database-prefix eservice_data]
 
-The data comes from benchmarks/datagen.py (one database per size, loaded on first use, then
-shared). Requests run in-process through Django's test client (portal and admin) and DRF's
-APIClient (API), after one warm-up each. For the largest size, every query a request sends
-that reads `tickets_ticket` is EXPLAINed: the summary names the access path of the ticket
-table (index, bitmap or SEQ scan). The baseline is the "before" column of the issue's table,
-measured on the same kind of machine before this work.
+The data comes from benchmarks/datagen.py (one database per size, `<prefix>_10k` etc., loaded
+on first use, then shared; a copy made with CREATE DATABASE … TEMPLATE keeps the shared one
+untouched by this branch's migrations). Requests run in-process through Django's test client
+(portal and admin) and DRF's APIClient (API), after one warm-up each. For the largest size,
+every query a request sends that reads `tickets_ticket` is EXPLAINed: the summary names the
+access path of the ticket table (index, bitmap or SEQ scan).
+
+Baseline, measured in the same run right after each portal and admin list: the same request
+with the list machinery as it was before the capped counts (see `previous_lists()`): Django's
+stock result_list for the desk rows, the saved-view counts recounted on every page, pagers
+counting up to 10,000 rows (the portal's with every row's unread subqueries), the portal
+tabs counting every ticket of the organization. The issue's table is printed beside it.
 """
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -45,6 +52,10 @@ def parse_args():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per list")
     parser.add_argument("--only", default="", help="run only the lists whose label has this")
+    parser.add_argument("--database-prefix", default="eservice_data")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the previous-machinery measurement"
+    )
     return parser.parse_args()
 
 
@@ -224,6 +235,47 @@ def _short(name: str) -> str:
     return re.sub(r"^(tickets_)?ticket_", "", name)
 
 
+@contextlib.contextmanager
+def previous_lists():
+    """The portal and desk list machinery as it was before the capped counts, to measure
+    the same request both ways in one run."""
+    from django.contrib import admin
+    from django.contrib.admin.templatetags import admin_list
+    from django.db.models import Count, Q
+
+    from core.paging import TwoEndedPaginator
+    from tickets import desk, views
+    from tickets.forms import TABS
+    from tickets.models import Ticket
+    from tickets.templatetags import desk_list
+
+    def full_tab_counts(querysets):
+        visible = querysets["all"]
+        return visible.aggregate(
+            **{
+                name: Count("pk", filter=Q(status__in=statuses)) if statuses else Count("pk")
+                for name, (_label, statuses) in TABS.items()
+            }
+        )
+
+    ticket_admin = admin.site._registry[Ticket]
+    saved = [
+        (views, "ListPaginator", TwoEndedPaginator),
+        (views, "capped_counts", full_tab_counts),
+        (desk, "cached_view_counts", desk.view_counts),
+        (desk_list, "fast_results", lambda cl: list(admin_list.results(cl))),
+        (ticket_admin, "paginator", TwoEndedPaginator),
+    ]
+    before = [(owner, name, getattr(owner, name)) for owner, name, _new in saved]
+    for owner, name, value in saved:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for owner, name, value in before:
+            setattr(owner, name, value)
+
+
 def old_way(repeat: int) -> list[tuple[str, float, float, int]]:
     """The same data read the way the lists did before: substring search and a full COUNT."""
     from django.db import connection
@@ -258,7 +310,7 @@ def old_way(repeat: int) -> list[tuple[str, float, float, int]]:
 
 
 def run_size(size: int, args, results: dict, plans: dict, last: bool) -> None:
-    datagen.ensure_dataset(size)
+    datagen.ensure_dataset(size, f"{args.database_prefix}_{datagen.SIZE_NAMES.get(size, size)}")
     from django.core.cache import cache
 
     cache.clear()
@@ -269,17 +321,24 @@ def run_size(size: int, args, results: dict, plans: dict, last: bool) -> None:
         http = client_for(channel, user)
         real_path = resolve(path, http)
         ms, best, cpu, db, count, status, queries = measure(http, real_path, args.repeat)
-        results.setdefault(label, {})[size] = (ms, best, db, count, status)
+        before = None
+        if channel == "web" and not args.no_baseline:
+            with previous_lists():
+                cache.clear()
+                before = measure(http, real_path, args.repeat)
+            cache.clear()
+        results.setdefault(label, {})[size] = (ms, best, db, count, status, before)
         print(
             f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}, cpu {cpu:6.1f},"
-            f" db {db:6.1f}) {count:3d} q  {status}",
+            f" db {db:6.1f}) {count:3d} q  {status}"
+            + (f"   previous: {before[0]:8.1f} ms {before[4]:3d} q" if before else ""),
             flush=True,
         )
         if last:
             plans[label] = explain(queries)
     if not args.only:
         for label, ms, best, count in old_way(args.repeat):
-            results.setdefault(label, {})[size] = (ms, best, ms, count, 200)
+            results.setdefault(label, {})[size] = (ms, best, ms, count, 200, None)
             print(
                 f"  {size:>9,} {label:<40} {ms:8.1f} ms (best {best:6.1f}) {count:3d} q", flush=True
             )
@@ -287,27 +346,16 @@ def run_size(size: int, args, results: dict, plans: dict, last: bool) -> None:
 
 def report(sizes, results: dict, plans: dict) -> None:
     head = "".join(f"{datagen.SIZE_NAMES.get(s, s) + ' median/best/db':>32}" for s in sizes)
-    print(f"\n{'list':<40}{head}   target  before (issue) at 10k/100k/1M")
+    print(f"\n{'list':<40}{head}   target  previous (same run) at {sizes[-1]:,}   issue")
     worst = 0.0
     for label, by_size in results.items():
-        cells = ""
-        for size in sizes:
-            nan = float("nan")
-            ms, best, db, count, status = by_size.get(size, (nan, nan, nan, 0, 0))
-            mark = "" if status == 200 else f"!{status}"
-            cells += f"{ms:9.1f} /{best:6.1f} /{db:6.1f} ms {count:2d}q{mark}"
+        cells = "".join(_cell(by_size.get(size)) for size in sizes)
         largest = by_size.get(sizes[-1], (0,))[0]
         old = label.startswith("old:")
         worst = worst if old else max(worst, largest)
         verdict = "before" if old else "ok" if largest < TARGET_MS else "SLOW"
-        before = BASELINE.get(label)
-        ratio = ""
-        if before and before[-1] and len(sizes) == 3:
-            ratio = f"  ×{before[-1] / largest:.0f} faster at 1M"
-        elif before and before[1] and 100_000 in sizes:
-            ratio = f"  ×{before[1] / by_size[100_000][0]:.0f} faster at 100k"
-        baseline = "/".join("—" if b is None else str(b) for b in before) if before else ""
-        print(f"{label:<40}{cells}   {verdict:<6}  {baseline}{ratio}")
+        print(f"{label:<40}{cells}   {verdict:<6}  {_previous(by_size.get(sizes[-1]))}"
+              f"  {_issue(label)}")  # fmt: skip
     print(f"\nslowest list at {sizes[-1]:,}: {worst:.1f} ms (target < {TARGET_MS} ms)")
     print(f"\nAccess paths to tickets_ticket at {sizes[-1]:,} (one entry per query reading it):")
     seq = 0
@@ -315,6 +363,27 @@ def report(sizes, results: dict, plans: dict) -> None:
         seq += "SEQ" in summary
         print(f"  {label:<40} {summary}")
     print(f"lists with a sequential scan of tickets_ticket: {seq}")
+
+
+def _cell(row) -> str:
+    if row is None:
+        return f"{'—':>32}"
+    ms, best, db, count, status, _before = row
+    mark = "" if status == 200 else f"!{status}"
+    return f"{ms:9.1f} /{best:6.1f} /{db:6.1f} ms {count:2d}q{mark}"
+
+
+def _previous(row) -> str:
+    """The previous machinery's median at the largest size, and how many times slower."""
+    if row is None or row[5] is None:
+        return f"{'':>26}"
+    ms, before_ms, before_queries = row[0], row[5][0], row[5][4]
+    return f"{before_ms:8.1f} ms {before_queries:2d}q ×{before_ms / ms:5.1f}"
+
+
+def _issue(label: str) -> str:
+    before = BASELINE.get(label)
+    return "/".join("—" if b is None else str(b) for b in before) if before else ""
 
 
 def main():

@@ -76,8 +76,7 @@ def _minutes(duration: datetime.timedelta) -> int:
 
 def _when(value, region) -> str:
     """A deadline in the ticket's region, worded in the active language."""
-    with timezone.override(ZoneInfo(region_timezone(region))):
-        return moment(value)
+    return moment(value, ZoneInfo(region_timezone(region)))
 
 
 def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:

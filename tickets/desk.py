@@ -6,11 +6,16 @@ SLA column sorts on the same expression), so "most urgent" has one definition.
 
 import datetime
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import ACTIVE_STATUSES, RUNNING, Priority, Status, Ticket, next_due
+
+# The sidebar's counts are read on every desk page; a few seconds' lag is the price of not
+# counting every active ticket on each of them (an agent's own bulk action drops it).
+VIEW_COUNTS_SECONDS = 30
 
 
 def by_urgency():
@@ -67,3 +72,20 @@ def view_counts(user, now=None) -> dict[str, int]:
         key: Count("pk", filter=predicate(user, now)) for key, _label, predicate in SAVED_VIEWS
     }
     return Ticket.objects.filter(status__in=ACTIVE_STATUSES).aggregate(**counts)
+
+
+def _counts_key(user) -> str:
+    return f"desk:view-counts:{user.pk}"
+
+
+def cached_view_counts(user) -> dict[str, int]:
+    """view_counts(user), reused for VIEW_COUNTS_SECONDS."""
+    counts = cache.get(_counts_key(user))
+    if counts is None:
+        counts = view_counts(user)
+        cache.set(_counts_key(user), counts, VIEW_COUNTS_SECONDS)
+    return counts
+
+
+def forget_view_counts(user) -> None:
+    cache.delete(_counts_key(user))

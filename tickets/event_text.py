@@ -6,10 +6,13 @@ request's active language and time zone. `note` holds only what a person typed (
 rows written before `params` existed fall back to their stored English note.
 """
 
+import datetime
+import functools
+
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from .models import Channel, Priority, Status, TicketEvent
 
@@ -21,15 +24,29 @@ CHOICE_FIELDS = {
 QUIET_FIELDS = {"resolved_at", "closed_at", "triaged_at", "exclusion_reason", "resolution"}
 
 
-def moment(value) -> str:
-    """`Tue 10 Mar 2026 10:00 GMT` in the active language and time zone."""
+def moment(value, zone=None) -> str:
+    """`Tue 10 Mar 2026 10:00 GMT` in the active language and time zone (or `zone`)."""
     if isinstance(value, str):
         value = parse_datetime(value)
     if value is None:
         return "—"
     # The format is translated: French wants the month's full name ("mars", not "Mar").
     pattern = pgettext("deadline date format", "D j M Y H:i T")
-    return formats.date_format(timezone.localtime(value), pattern)
+    local = timezone.localtime(value, zone)
+    name = local.tzname()
+    if not pattern.endswith(CLOCK_TIME) or not name:
+        return formats.date_format(local, pattern)
+    # Lists word a deadline per row: the day's words come once per day, the time is plain.
+    day = _day(get_language(), pattern[: -len(CLOCK_TIME)], local.date())
+    return f"{day} {local:%H:%M} {name}"
+
+
+CLOCK_TIME = " H:i T"
+
+
+@functools.lru_cache(maxsize=2048)
+def _day(language: str, pattern: str, day: datetime.date) -> str:
+    return formats.date_format(day, pattern)
 
 
 def duration_text(minutes: int, *, business: bool = False) -> str:

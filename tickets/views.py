@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,10 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Contract, Region
 from core.errors import ServiceError
-from core.paging import TwoEndedPaginator
 
 from . import client_actions, event_text, limits, services
 from .forms import TABS, ReplyForm, SatisfactionForm, TicketFilterForm, TicketForm
+from .listing import ListPaginator, capped_counts
 from .models import (
     ACTIVE_STATUSES,
     Attachment,
@@ -32,6 +32,7 @@ from .models import (
 from .outbound import mail_domain
 
 PAGE_SIZE = 25
+LIST_DEFERRED = ("description", "user_agent", "resolution")  # long texts no column shows
 
 
 # --- list ---------------------------------------------------------------------------------
@@ -44,10 +45,11 @@ def ticket_list(request):
     # unread marker's moments are subqueries of the same query.
     visible = Ticket.objects.visible_to(request.user)
     tickets = visible.select_related("organization__contract").with_unread_for(request.user)
+    tickets = tickets.defer(*LIST_DEFERRED)
     data = form.cleaned_data if form.is_valid() else None
     if data:
         tickets = filter_tickets(tickets, data, request.user)
-    page = TwoEndedPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = ListPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -61,11 +63,11 @@ def ticket_list(request):
 
 
 def tab_links(visible, params, current: str) -> list[dict]:
-    """Open / Waiting for you / Resolved / All, each with its count (one query) and a link
-    that keeps the search but drops the other status filters."""
-    counts = visible.aggregate(
-        **{
-            name: Count("pk", filter=Q(status__in=statuses)) if statuses else Count("pk")
+    """Open / Waiting for you / Resolved / All, each with its count (one query, capped:
+    tickets.listing) and a link that keeps the search but drops the other status filters."""
+    counts = capped_counts(
+        {
+            name: visible.filter(status__in=statuses) if statuses else visible
             for name, (_label, statuses) in TABS.items()
         }
     )

@@ -8,6 +8,7 @@ inline, so the list configuration is plain tuples and the queryset is built in g
 """
 
 import datetime
+import functools
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,17 +17,17 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.admin import StaffAccessMixin
 from core.errors import ServiceError
-from core.paging import TwoEndedPaginator
 from tickets import desk, event_text, presence
 from tickets.admin_lists import IndexedListMixin
+from tickets.listing import DeskPaginator
 from tickets.macros import macros_for
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -39,7 +40,13 @@ from tickets.models import (
 )
 
 from . import audit
-from .desk import AssigneeFilter, DeskActionsMixin, RegionFilter, SavedViewFilter
+from .desk import (
+    AssigneeFilter,
+    DeskActionsMixin,
+    OrganizationFilter,
+    RegionFilter,
+    SavedViewFilter,
+)
 from .forms import (
     ASSIGN_TO_ME,
     REPLY_AND_WAIT,
@@ -160,6 +167,29 @@ def conversation(ticket) -> list[dict]:
     return items
 
 
+@functools.cache
+def _priority_badge(language: str, priority: str, suggested: str | None):
+    if suggested is not None:  # not triaged yet: what intake suggested, if anything
+        return format_html(
+            '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">{}</span>',
+            suggested or priority,
+            _("Not triaged yet"),
+            _("%s suggested") % suggested if suggested else _("%s untriaged") % priority,
+        )
+    return format_html(
+        '<span class="ticket-prio ticket-prio-{}" title="{}">{}</span>',
+        priority,
+        Priority(priority).label if priority in Priority.values else priority,
+        priority,
+    )
+
+
+def priority_badge(priority: str, suggested: str | None):
+    """The desk's priority cell; `suggested` is None once triaged ("" if intake had none).
+    A handful of distinct badges per language, so each is built once per process."""
+    return _priority_badge(get_language(), priority, suggested)
+
+
 class TicketAdmin(
     IndexedListMixin, DeskActionsMixin, TicketPageMixin, StaffAccessMixin, admin.ModelAdmin
 ):
@@ -181,7 +211,8 @@ class TicketAdmin(
         SavedViewFilter,
         "status",
         "priority",
-        "organization",  # every organization: "only those with tickets" scans the table
+        # Every organization: "only those with tickets" scans the table.
+        ("organization", OrganizationFilter),
         RegionFilter,
         AssigneeFilter,
         "channel",
@@ -190,7 +221,7 @@ class TicketAdmin(
     )
     list_select_related = ("organization", "assignee")
     list_per_page = 50
-    paginator = TwoEndedPaginator
+    paginator = DeskPaginator
     # A second COUNT(*) over the whole table on every page is too slow at 100k tickets.
     show_full_result_count = False
     # Most urgent first: the running deadline, breached (in the past) first; then the rest.
@@ -296,7 +327,9 @@ class TicketAdmin(
     def action_checkbox(self, obj):
         # Django renders this box through the form template engine once per row, the
         # costliest cell of the page; the markup is the same.
-        label = format_html(_("Select this object for an action - {}"), obj)
+        label = mark_safe(  # noqa: S308 - the translation is ours, the ticket is escaped
+            _("Select this object for an action - {}").format(conditional_escape(obj))
+        )
         return format_html(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
             helpers.ACTION_CHECKBOX_NAME,
@@ -307,21 +340,8 @@ class TicketAdmin(
     @admin.display(description=gettext_lazy("priority"), ordering="priority")
     def priority_badge(self, obj):
         # "Suggested" asks for triage; a finished ticket just shows the priority it ran on.
-        if obj.triaged_at is None and obj.status in ACTIVE_STATUSES:
-            suggested = obj.suggested_priority
-            return format_html(
-                '<span class="ticket-prio ticket-prio-{} ticket-prio-untriaged" title="{}">'
-                "{}</span>",
-                suggested or obj.priority,
-                _("Not triaged yet"),
-                _("%s suggested") % suggested if suggested else _("%s untriaged") % obj.priority,
-            )
-        return format_html(
-            '<span class="ticket-prio ticket-prio-{}" title="{}">{}</span>',
-            obj.priority,
-            obj.get_priority_display(),
-            obj.priority,
-        )
+        untriaged = obj.triaged_at is None and obj.status in ACTIVE_STATUSES
+        return priority_badge(obj.priority, (obj.suggested_priority or "") if untriaged else None)
 
     # -- forms --
 
@@ -360,6 +380,7 @@ class TicketAdmin(
                     obj._state.adding = False
         except ServiceError as error:  # a concurrent change since the dry run
             self.message_user(request, error.message, messages.ERROR)
+        desk.forget_view_counts(request.user)
         if obj.pk:
             obj.refresh_from_db()
 
