@@ -72,6 +72,7 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="10k tickets, 10 s per side")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", ""))
     parser.add_argument("--peer-python", default=os.environ.get("PEER_PYTHON", ""))
+    parser.add_argument("--peer-only", action="store_true", help="skip eService's part")
     parser.add_argument("--keep-database", action="store_true", help="do not drop the copies")
     args = parser.parse_args()
     if args.quick:
@@ -310,6 +311,7 @@ def serve_and_drive(args, procs: hs.Processes, env: dict, ports: dict, database_
         "stats": stats,
         "run": run,
         "rss": [hs.rss_mib(pid) for pid in hs.children(web.pid)],
+        "server_errors": procs.log_tail("web", 25) if stats.total_errors() else "",
         "server_cpu": (cpu_after[0] - cpu_before[0]) / run["seconds"],
         "worker_cpu": (cpu_after[1] - cpu_before[1]) / run["seconds"],
         "delivered": delivered(database_url, since),
@@ -324,6 +326,8 @@ def print_result(title: str, result: dict) -> None:
     for page, row in result["stats"].rows(run["seconds"]).items():
         if row["first_error"]:
             print(f"  first error on {page}: {row['first_error']}")
+    if result.get("server_errors"):
+        print(f"last lines of the server's log:\n{result['server_errors']}")
     rss = ", ".join(f"{mib:.0f}" for mib in result["rss"])
     print(f"RSS per gunicorn worker (MiB): {rss}")
     print(
@@ -353,15 +357,17 @@ def main() -> None:
     run_id = str(os.getpid())
     with tempfile.TemporaryDirectory(prefix=f"bench-http-{run_id}-") as tmp:
         started = time.perf_counter()
-        ours = run_eservice(args, run_id, Path(tmp))
-        print_result(f"eService at {args.size}, {args.users} users", ours)
-        print_targets(ours)
+        ours = None if args.peer_only else run_eservice(args, run_id, Path(tmp))
+        if ours:
+            print_result(f"eService at {args.size}, {args.users} users", ours)
+            print_targets(ours)
         if args.peer_dir and args.peer_python:
             import peer_helpdesk
 
             peer = peer_helpdesk.run_peer(args, run_id, Path(tmp))
             print_result(f"peer (django-helpdesk) at {peer['size']}, {args.users} users", peer)
-            peer_helpdesk.print_ratios(ours, peer)
+            if ours:
+                peer_helpdesk.print_ratios(ours, peer)
         else:
             print("\npeer skipped: give --peer-dir and --peer-python (or PEER_DIR, PEER_PYTHON)")
         print(f"\nwhole run: {time.perf_counter() - started:.0f} s")

@@ -70,22 +70,22 @@ class Processes:
 def start_sinks(procs: Processes, smtp_port: int, hook_port: int, cwd: Path) -> None:
     """A real SMTP server (aiosmtpd, which discards) and a webhook receiver on loopback."""
     env = dict(os.environ)
-    procs.start(
-        "smtp",
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{smtp_port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-        ],
-        env,
-        cwd,
-    )
+    procs.start("smtp", smtp_argv(sys.executable, smtp_port), env, cwd)
     procs.start("webhooks", [sys.executable, "-c", WEBHOOK_SINK, str(hook_port)], env, cwd)
+
+
+def smtp_argv(python: str, port: int) -> list[str]:
+    """aiosmtpd's command line server with its handler that accepts and discards."""
+    return [
+        python,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        f"127.0.0.1:{port}",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+    ]
 
 
 def gunicorn_argv(python: str, app: str, port: int, workers: int, threads: int) -> list[str]:
