@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bench_http  # noqa: E402 - benchmarks/ is not a package
 import httpload  # noqa: E402
+
 from tests.factories import ClientFactory, StaffFactory, TicketFactory  # noqa: E402
 
 PASSWORD = "pw-Secret-123"  # tests.factories.UserFactory's
