@@ -160,12 +160,11 @@ async def run_users(users: list[VirtualUser], seconds: float, warmup: float = 0.
     Returns the recorded wall time and this process's CPU time over it (the generator's own
     cost, which must stay well under the server's)."""
     stats = {user.stats for user in users}
-    if warmup:
-        for s in stats:
-            s.recording = False
-        await asyncio.gather(*(_loop(u, time.monotonic() + warmup) for u in users))
-        for s in stats:
-            s.recording = True
+    for s in stats:
+        s.recording = False
+    await asyncio.gather(*(_loop(u, time.monotonic() + warmup) for u in users))
+    for s in stats:
+        s.recording = True
     wall, cpu = time.perf_counter(), time.process_time()
     deadline = time.monotonic() + seconds
     await asyncio.gather(*(_loop(user, deadline) for user in users))

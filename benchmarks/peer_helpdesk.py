@@ -208,7 +208,7 @@ def ensure_peer_dataset(args, tmp: Path, admin: str, tickets: int) -> str:
     """`peer_helpdesk_<size>`, migrated and loaded once; reused while it holds `tickets`."""
     import psycopg
 
-    name = f"peer_helpdesk_{args.size}"
+    name = f"peer_helpdesk_{args.peer_size}"
     base = datagen.server_url()
     info = datagen.conninfo(datagen.with_database(base, name))
     if hs.database_exists(admin, name):
@@ -377,22 +377,39 @@ async def sign_in(user: VirtualUser, persona: str, n: int) -> None:
         name = f"data-client-{org:03d}-{n // 10 % 5}"
         await user.login("/login/", name, PASSWORD, {"next": "/tickets/my-tickets/"})
         user.known.update(queue=f"q{org:03d}", email=f"{name}@org{org:03d}.data.example")
-        await client_list(user)
     else:
         # The peer's API creates tickets for staff only: API users are staff sessions.
         await user.login("/login/", f"data-staff-{n:02d}", PASSWORD, {"next": "/tickets/"})
         user.known["queue_id"] = 1
-        await staff_desk(user)
 
 
-async def drive(base_url: str, args) -> tuple[httpload.Stats, dict]:
+def known_tickets(info: str, user: VirtualUser) -> None:
+    """What the user's first list page shows (its newest tickets), read from the database:
+    the peer's lists may time out at 1M, and its ticket pages must be measured anyway."""
+    import psycopg
+
+    with psycopg.connect(info) as conn:
+        if user.known["persona"] == "client":
+            query = "SELECT id, queue_id, title FROM helpdesk_ticket WHERE submitter_email = %s"
+            rows = conn.execute(f"{query} ORDER BY id DESC LIMIT 25", [user.known["email"]])
+        else:
+            query = "SELECT id, queue_id, title FROM helpdesk_ticket WHERE status IN (1, 2)"
+            rows = conn.execute(f"{query} ORDER BY id DESC LIMIT 25")
+        user.known["rows"] = {str(pk): (queue, title) for pk, queue, title in rows}
+    user.known["ids"] = list(user.known["rows"])
+
+
+async def drive(base_url: str, args, info: str) -> tuple[httpload.Stats, dict]:
     stats = httpload.Stats()
+    stats.recording = False  # from the end of the warm-up on
     users = [
         VirtualUser(base_url, stats, MIXES[persona], seed=n, persona=persona)
         for n, persona in enumerate(bench_http.personas(args.users))
     ]
     try:
         await asyncio.gather(*(sign_in(u, u.known["persona"], n) for n, u in enumerate(users)))
+        for user in users:
+            known_tickets(info, user)
         run = await httpload.run_users(users, args.seconds, args.warmup)
     finally:
         await asyncio.gather(*(u.close() for u in users))
@@ -405,7 +422,7 @@ def run_peer(args, run_id: str, tmp: Path) -> dict:
     write_modules(tmp)
     base = datagen.server_url()
     admin = datagen.conninfo(datagen.with_database(base, "postgres"))
-    tickets = SIZES[args.size]
+    tickets = SIZES[args.peer_size]
     print(f"\npeer: preparing django-helpdesk with {tickets:,} tickets ...", flush=True)
     source = ensure_peer_dataset(args, tmp, admin, tickets)
     copy = f"peer_bench_http_{run_id}"
@@ -415,13 +432,14 @@ def run_peer(args, run_id: str, tmp: Path) -> dict:
     env = peer_env(args, tmp, copy, ports["smtp"])
     try:
         with hs.Processes(tmp) as procs:
-            return serve_and_drive(args, procs, env, ports, tickets)
+            info = datagen.conninfo(datagen.with_database(base, copy))
+            return serve_and_drive(args, procs, env, ports, tickets, info)
     finally:
         if not args.keep_database:
             hs.drop_database(admin, copy)
 
 
-def serve_and_drive(args, procs: hs.Processes, env: dict, ports: dict, tickets: int) -> dict:
+def serve_and_drive(args, procs, env: dict, ports: dict, tickets: int, info: str) -> dict:
     procs.start("smtp", hs.smtp_argv(sys.executable, ports["smtp"]), dict(os.environ), Path.cwd())
     argv = hs.gunicorn_argv(
         args.peer_python, "peer_wsgi", ports["web"], bench_http.WORKERS, bench_http.THREADS
@@ -435,12 +453,12 @@ def serve_and_drive(args, procs: hs.Processes, env: dict, ports: dict, tickets: 
         raise
     workers = hs.children(web.pid)
     cpu_before = hs.cpu_seconds(workers)
-    stats, run = asyncio.run(drive(base_url, args))
+    stats, run = asyncio.run(drive(base_url, args, info))
     return {
         "stats": stats,
         "run": run,
         "rss": [hs.rss_mib(pid) for pid in hs.children(web.pid)],
-        "server_errors": procs.log_tail("web", 25) if stats.total_errors() else "",
+        "load": os.getloadavg(),
         "server_cpu": (hs.cpu_seconds(workers) - cpu_before) / run["seconds"],
         "size": f"{tickets:,} tickets",
     }
@@ -456,9 +474,16 @@ def print_ratios(ours: dict, peer: dict) -> None:
         if page not in mine or page not in theirs:
             continue
         a, b = mine[page], theirs[page]
-        ratio = a["rate"] / b["rate"] if b["rate"] else float("inf")
+        if not b["count"]:
+            print(
+                f"{page:<16} {a['rate']:10.1f} {'none':>8}  (peer: {b['errors']} errors: "
+                f"{b['first_error'][:40]})"
+            )
+            continue
         p95 = f"{a['p95']:.0f} vs {b['p95']:.0f}"
-        print(f"{page:<16} {a['rate']:10.1f} {b['rate']:8.1f} {ratio:7.1f} {p95:>15}")
+        print(
+            f"{page:<16} {a['rate']:10.1f} {b['rate']:8.1f} {a['rate'] / b['rate']:7.1f} {p95:>15}"
+        )
 
 
 MATCHING = [
