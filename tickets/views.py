@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Contract, Region
 from portal.errors import ServiceError
-from portal.paging import COUNT_CAP, CappedCount, TwoEndedPaginator
+from portal.paging import COUNT_CAP, CappedCount, TwoEndedPaginator, capped_count
 
 from . import client_actions, event_text, limits, services
 from .forms import TABS, ReplyForm, SatisfactionForm, TicketFilterForm, TicketForm
@@ -42,14 +42,15 @@ PAGE_SIZE = 25
 @login_required
 def ticket_list(request):
     form = TicketFilterForm(request.GET)
-    # The SLA badge reads the contract's region: one join instead of a query per row; the
-    # unread marker's moments are subqueries of the same query.
     visible = Ticket.objects.visible_to(request.user)
-    tickets = visible.select_related("organization__contract").with_unread_for(request.user)
     data = form.cleaned_data if form.is_valid() else None
-    if data:
-        tickets = filter_tickets(tickets, data, request.user)
-    page = TwoEndedPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    found = filter_tickets(visible, data, request.user) if data else visible
+    # The SLA badge reads the contract's region (one join); the unread marker's moments are
+    # subqueries for the page's rows only: the count leaves them out (it ran them per row).
+    tickets = found.select_related("organization__contract").with_unread_for(request.user)
+    paginator = TwoEndedPaginator(tickets, PAGE_SIZE)
+    paginator.count = capped_count(found)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -98,8 +99,7 @@ def tab_counts(visible) -> dict:
 
 
 def capped_counts(querysets: dict, limit: int = COUNT_CAP + 1) -> dict:
-    """Each queryset's count, but at most `limit`, in one query. The SQL is the ORM's, with
-    bound parameters; the names are TABS' keys: nothing comes from the request."""
+    """Each queryset's count, at most `limit`, in one query (named by TABS' keys)."""
     selects, params = [], []
     for name, queryset in querysets.items():
         try:
