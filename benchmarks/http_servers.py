@@ -193,3 +193,14 @@ def database_exists(conninfo: str, name: str) -> bool:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         query = "SELECT 1 FROM pg_database WHERE datname = %s"
         return conn.execute(query, [name]).fetchone() is not None
+
+
+def forget_redis_keys(url: str, prefix: str) -> int:
+    """Delete the run's cache, session and broker keys (all named `prefix`…)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    return len(keys)
