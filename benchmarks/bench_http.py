@@ -35,8 +35,8 @@ printed, eService over the peer (the baseline). Without them, the peer part is s
 The peer runs at 10k tickets unless --peer-size says otherwise: at 100k its staff list and
 search take 26-45 s a load under this mix and its client list and ticket page time out
 (30 s, the generator's limit), at 1M no list load completes; 10k is the largest size at
-which it answers every page of the mix without errors. So the ratio is eService at 1M over
-the peer at 10k: it understates the difference.
+which it answers every page of the mix without errors. So the ratio is eService at --size
+(1M by default) over the peer at 10k, which understates the difference.
 """
 
 import argparse
