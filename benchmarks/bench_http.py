@@ -337,6 +337,8 @@ def print_result(title: str, result: dict) -> None:
     for page, row in result["stats"].rows(run["seconds"]).items():
         if row["first_error"]:
             print(f"  first error on {page}: {row['first_error']}")
+    if result["stats"].retries:
+        print(f"  GETs sent again after a closed keep-alive connection: {result['stats'].retries}")
     rss = ", ".join(f"{mib:.0f}" for mib in result["rss"])
     print(f"RSS per gunicorn worker (MiB): {rss}")
     print(

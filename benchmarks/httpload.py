@@ -59,6 +59,7 @@ class Stats:
     def __init__(self):
         self.pages: dict[str, PageStats] = {}
         self.recording = True
+        self.retries = 0  # GETs sent again after the server closed their connection
 
     def ok(self, page: str, ms: float) -> None:
         if self.recording:
@@ -108,7 +109,15 @@ class VirtualUser:
         self.known = dict(known)  # references, ids, credentials: whatever the mix needs
 
     async def call(self, method: str, url: str, expect=(200,), **kwargs) -> httpx.Response:
-        response = await self.http.request(method, url, **kwargs)
+        try:
+            response = await self.http.request(method, url, **kwargs)
+        except httpx.RemoteProtocolError:
+            # The server closed a kept-alive connection as the request went out; a browser
+            # sends an idempotent request again on a new connection (RFC 9112, 9.3.1).
+            if method != "GET":
+                raise
+            self.stats.retries += 1
+            response = await self.http.request(method, url, **kwargs)
         if response.status_code not in expect:
             raise PageError(f"{method} {url} -> {response.status_code}")
         return response

@@ -6,6 +6,7 @@ import random
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -182,3 +183,37 @@ def test_the_loop_runs_every_user_until_the_deadline_and_reports_its_own_cpu(liv
     assert stats.total_errors() == 0
     assert run["seconds"] >= 0.3 and run["cpu_seconds"] >= 0
     assert sum(row["count"] for row in stats.rows(run["seconds"]).values()) >= 2
+
+
+def test_a_get_is_sent_again_once_when_the_server_drops_the_connection():
+    """As a browser does when a kept-alive connection closes under it; a POST is not."""
+    seen = []
+
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        seen.append(1)
+        if len(seen) % 2:  # every other request: hang up without an answer
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def scenario():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        stats = httpload.Stats()
+        user = httpload.VirtualUser(f"http://127.0.0.1:{port}", stats, None, seed=1)
+        try:
+            response = await user.call("GET", "/")
+            with pytest.raises(httpx.RemoteProtocolError):
+                await user.call("POST", "/", data={"body": "once"})
+        finally:
+            await user.close()
+            server.close()
+        return response, stats
+
+    response, stats = asyncio.run(scenario())
+    assert response.text == "ok"
+    assert stats.retries == 1
+    assert len(seen) == 3
