@@ -41,8 +41,6 @@ LIST_DEFERRED = ("description", "user_agent", "resolution")  # long texts no col
 @login_required
 def ticket_list(request):
     form = TicketFilterForm(request.GET)
-    # The SLA badge reads the contract's region: one join instead of a query per row; the
-    # unread marker's moments are subqueries of the same query.
     visible = Ticket.objects.visible_to(request.user)
     tickets = visible.select_related("organization__contract").with_unread_for(request.user)
     tickets = tickets.defer(*LIST_DEFERRED)
