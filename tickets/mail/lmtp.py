@@ -1,4 +1,5 @@
-"""LMTP listener (aiosmtpd): the MTA hands over each message; we store it, then queue it.
+"""LMTP listener (aiosmtpd): the MTA hands over each message; we store it, then queue it
+(tickets.mail.intake: a worker drains the stored messages in batches).
 
 An MTA (Postfix `mailbox_transport = lmtp:inet:127.0.0.1:8024`) retries on a 4xx reply, so a
 message is acknowledged with 250 only once it is stored. Too large → 552 during DATA.
@@ -13,6 +14,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from .intake import accept, doorbell
+
 log = logging.getLogger("tickets.mail")
 
 
@@ -20,31 +23,14 @@ def max_message_bytes() -> int:
     return int(getattr(settings, "EMAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024))
 
 
-def _store_and_queue(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
-    from .pipeline import process
-    from .store import store
-    from .tasks import process_inbound
-
+def _accept(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
     close_old_connections()
     try:
-        message, created = store(raw, mail_from, rcpt_tos)
-        if inline or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            message = process(message.pk)
-        elif created or message.status == "stored":
-            _queue(process_inbound, message.pk)
+        message = accept(raw, mail_from, rcpt_tos, inline=inline)
         log.info("lmtp stored key=%s status=%s", message.key, message.status)
         return message.key
     finally:
         close_old_connections()
-
-
-def _queue(task, pk: int) -> None:
-    """Queue processing; a broker that is down does not refuse a message already stored:
-    beat's redrive (tickets.mail.redrive) processes it a minute later."""
-    try:
-        task.apply_async((pk,), retry=False)
-    except Exception:  # noqa: BLE001 - the store is the queue of record
-        log.warning("lmtp: could not queue inbound %s; the redrive will process it", pk)
 
 
 class IntakeHandler:
@@ -56,7 +42,7 @@ class IntakeHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
         try:
-            await sync_to_async(_store_and_queue, thread_sensitive=False)(
+            await sync_to_async(_accept, thread_sensitive=False)(
                 raw, envelope.mail_from or "", list(envelope.rcpt_tos), self.inline
             )
         except Exception:  # noqa: BLE001 - 451: the MTA keeps it and retries
@@ -108,6 +94,7 @@ def serve(host: str, port: int, *, inline: bool = False) -> None:
         pass
     finally:
         ctl.stop()
+        doorbell.flush()
 
 
 async def _forever():

@@ -1,0 +1,94 @@
+"""What the push transports (the LMTP listener, the inbound webhooks) do with a message.
+
+accept() stores the raw message first: the transport answers its peer (LMTP 250, HTTP 2xx)
+only once the row is committed, so the message is never lost. Processing is left to the
+workers: a drain task (tasks.drain_inbound) takes the stored messages in batches through
+the batch path, so a burst is processed at batch speed rather than one message at a time.
+
+Queueing is coalesced: a burst rings the doorbell many times but queues one drain task per
+RING_WINDOW. A ring that is lost (broker down, process killed before the timer fires) delays
+its message until beat's redrive, never drops it: the store is the queue of record.
+
+Inline mode (no worker: CELERY_TASK_ALWAYS_EAGER, MAIL_INTAKE_INLINE or the LMTP listener's
+--inline) processes each message in the request, as before.
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+
+from .models import InboundMessage, InboundStatus
+from .pipeline import process
+from .store import store
+from .tasks import drain_inbound
+
+log = logging.getLogger("tickets.mail")
+
+# Seconds a ring waits for others to join it; short next to processing, long next to the
+# store of one message.
+RING_WINDOW = 0.02
+
+
+def inline_mode() -> bool:
+    return bool(
+        getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+        or getattr(settings, "MAIL_INTAKE_INLINE", False)
+    )
+
+
+def accept(raw: bytes, mail_from: str, rcpt_tos, *, inline: bool = False) -> InboundMessage:
+    """Store the message (committed when this returns), then process it now (inline) or
+    ring for a worker. Store errors propagate: the transport refuses and the peer retries."""
+    message, created = store(raw, mail_from, rcpt_tos)
+    if inline or inline_mode():
+        return process(message.pk)
+    if created or message.status == InboundStatus.STORED:
+        doorbell.ring()
+    return message
+
+
+def queue_drain() -> None:
+    """A broker that is down does not refuse a message already stored: beat's redrive
+    (tickets.mail.redrive) processes it a minute later."""
+    try:
+        drain_inbound.apply_async(retry=False)
+    except Exception:  # noqa: BLE001 - the store is the queue of record
+        log.warning("inbound: could not queue a drain; the redrive will process the messages")
+
+
+class Doorbell:
+    """Coalesces rings: the first ring starts a timer, the rings until it fires join it.
+
+    A message rings after its row is committed, so the drain task that the timer queues
+    (or a later one) sees it.
+    """
+
+    def __init__(self, window: float = RING_WINDOW, send=queue_drain):
+        self.window, self.send = window, send
+        self._lock = threading.Lock()
+        self._timer = None
+
+    def ring(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                return
+            self._timer = threading.Timer(self.window, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Queue now what is waiting (on shutdown)."""
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+            self.send()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+        self.send()
+
+
+doorbell = Doorbell()
