@@ -2,6 +2,7 @@
 message and ring for a drain task; real Celery workers take the stored messages in batches.
 Every wait is on a condition with a deadline."""
 
+import asyncio
 import base64
 import datetime
 import json
@@ -21,7 +22,7 @@ from tests.factories import TicketFactory
 from tests.isolation import redis_key_prefix
 from tests.mail import eml
 from tests.test_mail_transports import ROOT, database_url, free_port, wait_for_port
-from tickets.mail import intake
+from tickets.mail import intake, lmtp
 from tickets.mail.batch import drain, process_next
 from tickets.mail.models import InboundMessage, InboundStatus
 from tickets.mail.redrive import redrive
@@ -242,3 +243,59 @@ def test_process_next_skips_rows_another_worker_holds(alice):
         other.rollback()
     assert drain() == (1, False)
     assert set(InboundMessage.objects.values_list("status", flat=True)) == {InboundStatus.DONE}
+
+
+def test_messages_arriving_together_are_stored_in_one_group(alice, settings, monkeypatch):
+    settings.MAIL_INTAKE_INLINE = False
+    monkeypatch.setattr(intake, "doorbell", intake.Doorbell(send=lambda: None))
+    groups = []
+    real = lmtp.accept_group
+
+    def recorded(items):
+        groups.append(len(items))
+        return real(items)
+
+    monkeypatch.setattr(lmtp, "accept_group", recorded)
+    commit = lmtp.GroupCommit()
+    items = [(_message(n, "group"), alice.email, ["premier@eservice.example"]) for n in range(5)]
+
+    async def deliver_all():
+        await asyncio.gather(*(commit.store(item) for item in items))
+
+    asyncio.run(deliver_all())
+    assert groups == [5]
+    assert InboundMessage.objects.filter(status=InboundStatus.STORED).count() == 5
+
+
+def test_a_message_that_cannot_be_stored_is_refused_alone(alice, settings, monkeypatch):
+    """A group that fails is stored one message at a time: only the bad one gets a 451."""
+    settings.MAIL_INTAKE_INLINE = False
+    monkeypatch.setattr(intake, "doorbell", intake.Doorbell(send=lambda: None))
+
+    def failing_group(items):
+        raise RuntimeError("a message of the group broke the INSERT")
+
+    def failing_store(raw, *args, **kwargs):
+        if b"STORE-FAILS" in raw:
+            raise RuntimeError("cannot store this one")
+        return store(raw, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "store_group", failing_group)
+    monkeypatch.setattr(intake, "store", failing_store)
+    port = free_port()
+    ctl = lmtp.controller("127.0.0.1", port)
+    ctl.start()
+    try:
+        bad = _message(2, "refused").replace(b"Heatmap refused 2", b"STORE-FAILS")
+        client = smtplib.LMTP("127.0.0.1", port, timeout=60)
+        client.ehlo("mx.eservice.example")
+        assert client.sendmail(alice.email, ["premier@eservice.example"], _message(1, "ok")) == {}
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail(alice.email, ["premier@eservice.example"], bad)
+        assert refused.value.smtp_code == 451
+        client.quit()
+    finally:
+        ctl.stop()
+    assert list(InboundMessage.objects.values_list("key", flat=True)) == [
+        "<ok-1@mail.acme.example>"
+    ]

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from .models import InboundMessage, InboundStatus
 from .pipeline import process
-from .store import store
+from .store import store, store_group
 from .tasks import drain_inbound
 
 log = logging.getLogger("tickets.mail")
@@ -46,6 +46,31 @@ def accept(raw: bytes, mail_from: str, rcpt_tos, *, inline: bool = False) -> Inb
     if created or message.status == InboundStatus.STORED:
         doorbell.ring()
     return message
+
+
+def accept_group(items) -> list[Exception | None]:
+    """accept() for messages that arrived together (the LMTP listener's concurrent
+    deliveries), stored in one transaction → for each, None once it is stored, or the error
+    that kept it from being stored. items: (raw, mail_from, rcpt_tos)."""
+    if inline_mode():
+        return [_error_of(accept, *item) for item in items]
+    try:
+        store_group(items)
+        errors = [None] * len(items)
+    except Exception:  # noqa: BLE001 - one by one: a bad message does not refuse the others
+        log.exception("inbound: a group of %d could not be stored; one at a time", len(items))
+        errors = [_error_of(store, *item) for item in items]
+    if any(error is None for error in errors):
+        doorbell.ring()
+    return errors
+
+
+def _error_of(function, *args) -> Exception | None:
+    try:
+        function(*args)
+    except Exception as exc:  # noqa: BLE001 - handed to the caller, which refuses that message
+        return exc
+    return None
 
 
 def queue_drain() -> None:

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from .intake import accept, doorbell
+from .intake import accept, accept_group, doorbell
 
 log = logging.getLogger("tickets.mail")
 
@@ -33,18 +33,66 @@ def _accept(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
         close_old_connections()
 
 
+def _accept_group(items: list) -> list:
+    close_old_connections()
+    try:
+        return accept_group(items)
+    finally:
+        close_old_connections()
+
+
+class GroupCommit:
+    """The messages that arrive while a group is being stored make the next group: one
+    transaction and one commit for them all. An MTA delivering over many connections at once
+    gets its replies at the pace of the database's commits of groups, not of messages; a
+    lone message is stored at once, as before."""
+
+    MAX = 100
+
+    def __init__(self):
+        self.waiting, self.writer = [], None
+
+    async def store(self, item) -> None:
+        """Returns once the message is committed; raises what kept it from being stored."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, future))
+        if self.writer is None:
+            self.writer = asyncio.create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        try:
+            while self.waiting:
+                group, self.waiting = self.waiting[: self.MAX], self.waiting[self.MAX :]
+                items = [item for item, _ in group]
+                try:
+                    errors = await sync_to_async(_accept_group, thread_sensitive=False)(items)
+                except Exception as exc:  # noqa: BLE001 - each sender is refused (451)
+                    errors = [exc] * len(group)
+                for (_, future), error in zip(group, errors, strict=True):
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(error)
+        finally:
+            self.writer = None
+
+
 class IntakeHandler:
     def __init__(self, *, inline: bool = False):
         self.inline = inline
+        self.group = GroupCommit()
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
+        item = (raw, envelope.mail_from or "", list(envelope.rcpt_tos))
         try:
-            await sync_to_async(_accept, thread_sensitive=False)(
-                raw, envelope.mail_from or "", list(envelope.rcpt_tos), self.inline
-            )
+            if self.inline:
+                await sync_to_async(_accept, thread_sensitive=False)(*item, True)
+            else:
+                await self.group.store(item)
         except Exception:  # noqa: BLE001 - 451: the MTA keeps it and retries
             log.exception("lmtp: could not store a message from %s", envelope.mail_from)
             return "\r\n".join(
