@@ -14,6 +14,7 @@ Inline mode (no worker: CELERY_TASK_ALWAYS_EAGER, MAIL_INTAKE_INLINE or the LMTP
 """
 
 import logging
+import os
 import threading
 
 from django.conf import settings
@@ -92,12 +93,14 @@ class Doorbell:
     def __init__(self, window: float = RING_WINDOW, send=queue_drain):
         self.window, self.send = window, send
         self._lock = threading.Lock()
-        self._timer = None
+        self._timer, self._pid = None, None
 
     def ring(self) -> None:
         with self._lock:
-            if self._timer is not None:
+            # A timer started before a fork does not run in the child: the child starts its own.
+            if self._timer is not None and self._pid == os.getpid():
                 return
+            self._pid = os.getpid()
             self._timer = threading.Timer(self.window, self._fire)
             self._timer.daemon = True
             self._timer.start()
