@@ -14,9 +14,10 @@ Each round times three variants back to back, so that the machine's load weighs 
   no outbox     the current code with the notifications consumer (outbox rows, webhooks)
                 unregistered: what the outbox costs.
 
-It prints ms and CPU ms per creation, queries per creation and creations/s (median of the
-rounds), the ratio against each baseline, and the load average. --profile prints the top
-functions (cProfile, cumulative) of one more round of the current code.
+It prints ms and CPU ms per creation, queries and Redis requests (cache and broker) per
+creation and creations/s (median of the rounds), the ratio against each baseline, and the
+load average. --profile prints the top functions (cProfile, cumulative) of one more round of
+the current code.
 """
 
 import argparse
@@ -113,12 +114,37 @@ class Variant:
             setattr(owner, attr, value)
 
 
-def create(api, n: int, tag: str) -> tuple[float, float, int]:
-    """n creations → (wall s, CPU s, queries)."""
+class RedisTrips:
+    """Counts the requests sent to Redis (cache and broker; a pipeline is one)."""
+
+    def __init__(self):
+        from redis.connection import Connection
+
+        self.count, self.cls = 0, Connection
+        self.real = Connection.send_packed_command
+
+    def __enter__(self):
+        real = self.real
+
+        def counted(conn, *args, **kwargs):
+            self.count += 1
+            return real(conn, *args, **kwargs)
+
+        self.cls.send_packed_command = counted
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.send_packed_command = self.real
+
+
+def create(api, n: int, tag: str) -> tuple[float, float, int, int]:
+    """n creations → (wall s, CPU s, queries, Redis requests)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as captured:
+    from notifications import fanout
+
+    with CaptureQueriesContext(connection) as captured, RedisTrips() as trips:
         start, cpu = time.perf_counter(), time.process_time()
         for i in range(n):
             data = {"subject": f"{tag} {i}", "description": "Replay lags.", "priority": "P1"}
@@ -126,7 +152,8 @@ def create(api, n: int, tag: str) -> tuple[float, float, int]:
             if response.status_code != 201:
                 sys.exit(f"creation failed: {response.status_code} {response.content[:300]}")
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return wall, cpu, len(captured.captured_queries)
+        fanout.pending.flush()  # the tasks still waiting count too
+    return wall, cpu, len(captured.captured_queries), trips.count
 
 
 VARIANTS = ("current", "previous path", "no outbox")
@@ -143,16 +170,19 @@ def measure(api, n: int, rounds: int) -> dict:
 
 def report(figures: dict, n: int) -> None:
     rates = {}
-    print(f"{'variant':14} {'creations/s':>12} {'ms each':>8} {'CPU ms':>7} {'queries':>8}")
+    print(
+        f"{'variant':14} {'creations/s':>12} {'ms each':>8} {'CPU ms':>7} {'queries':>8} "
+        f"{'Redis':>6}"
+    )
     for name, runs in figures.items():
-        wall = statistics.median(w for w, _, _ in runs)
-        cpu = statistics.median(c for _, c, _ in runs)
-        queries = runs[-1][2] / n
+        wall = statistics.median(run[0] for run in runs)
+        cpu = statistics.median(run[1] for run in runs)
+        queries, trips = runs[-1][2] / n, runs[-1][3] / n
         rates[name] = n / wall
-        each = " ".join(f"{n / w:.0f}" for w, _, _ in runs)
+        each = " ".join(f"{n / run[0]:.0f}" for run in runs)
         print(
             f"{name:14} {rates[name]:12.0f} {wall * 1000 / n:8.2f} "
-            f"{cpu * 1000 / n:7.2f} {queries:8.1f}   rounds/s: {each}"
+            f"{cpu * 1000 / n:7.2f} {queries:8.1f} {trips:6.2f}   rounds/s: {each}"
         )
     current = rates["current"]
     for name in VARIANTS[1:]:
