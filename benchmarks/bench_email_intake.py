@@ -1,7 +1,8 @@
 """Email intake throughput on PostgreSQL: store + process of generated messages.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eservice_mail \
-        python benchmarks/bench_email_intake.py [--n 10000] [--naive-n 1000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eservice_mail REDIS_URL=redis://... \
+        python benchmarks/bench_email_intake.py [--n 10000] [--naive-n 1000] \
+        [--transport-n 2000] [--baseline-n 300] [--only batch|transports]
 
 Uses its own database (eservice_bench_mail on the same server, recreated and migrated), the
 locmem email backend and a temporary MEDIA_ROOT. Mix: new tickets from known contacts, replies
@@ -11,15 +12,28 @@ Batched: store_many() (one INSERT per 500 messages) then pipeline.process_many()
 transaction per 100 messages, a savepoint per message).
 Naive baseline: store() then process() one message at a time (one INSERT and commit per
 message, what a per-file MTA pipe does).
+
+Transports, end to end (from the first message sent until every message's ticket or comment
+rows exist), with real processes on Redis: smtplib clients (--senders connections) to the
+LMTP listener (`manage.py lmtp_server`), HTTP POSTs to the Postmark inbound webhook (gunicorn,
+2 workers x 4 threads), each with a Celery worker of --workers processes draining the queue;
+and `ingest_email FILE...` (the batched path) in this process. The baseline, in the same run:
+the same transport processing each message in the request, one at a time (`lmtp_server
+--inline`, MAIL_INTAKE_INLINE=true), the path both transports took before the queue.
 """
 
 import argparse
+import io
 import os
 import random
 import resource
+import smtplib
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,10 +175,245 @@ def run(gen, n, *, batched: bool, batch=500):
     return elapsed, counter.count, statuses
 
 
+# -- the transports, end to end with real processes ----------------------------------------
+
+
+class Fleet:
+    """Subprocesses on the benchmark database and this run's own Redis prefixes."""
+
+    def __init__(self, name: str):
+        import uuid
+
+        from django.conf import settings
+
+        self.procs, self.dir = [], Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+        prefix = f"bench-{name}-{uuid.uuid4().hex[:8]}:"
+        db = settings.DATABASES["default"]
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}",
+            "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "CELERY_BROKER_KEY_PREFIX": prefix,
+            "CACHE_KEY_PREFIX": prefix,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "ESERVICE_VAR_DIR": str(self.dir / "var"),
+            "MEDIA_ROOT": str(self.dir / "media"),
+            "EMAIL_URL": "dummymail://",
+            "ANYMAIL_WEBHOOK_SECRET": "bench:secret",
+            # Intake measured on its own: acknowledgements stay in the outbox.
+            "NOTIFICATIONS_QUEUE_ON_COMMIT": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def start(self, *command, **env) -> None:
+        log = (self.dir / f"{len(self.procs)}.log").open("w")
+        self.procs.append(
+            subprocess.Popen(
+                command, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT
+            )
+        )
+
+    def workers(self, concurrency: int) -> None:
+        self.start(
+            *(sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "warning"),
+            *("--pool=prefork", f"--concurrency={concurrency}", "--without-gossip"),
+            "--without-mingle",
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"nothing listens on {port}")
+
+
+def pending_count(since_pk: int) -> int:
+    from tickets.mail.models import InboundMessage, InboundStatus
+
+    return InboundMessage.objects.filter(pk__gt=since_pk, status=InboundStatus.STORED).count()
+
+
+def stored_count(since_pk: int) -> int:
+    from tickets.mail.models import InboundMessage
+
+    return InboundMessage.objects.filter(pk__gt=since_pk).count()
+
+
+def last_pk() -> int:
+    from tickets.mail.models import InboundMessage
+
+    return InboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def end_to_end(items, send_one, senders: int) -> tuple[float, float]:
+    """Send every item from `senders` threads; → (seconds until the last was acknowledged,
+    seconds until the last was processed: its ticket or comment rows exist)."""
+    from django.db import connection
+
+    since, n = last_pk(), len(items)
+    chunks = [items[i::senders] for i in range(senders)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(senders) as pool:
+        list(pool.map(send_one, chunks))
+    acked = time.perf_counter() - start
+    if stored_count(since) != n:
+        sys.exit(f"only {stored_count(since)} of {n} messages stored")
+    deadline = time.monotonic() + 600
+    while pending_count(since) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    connection.close()
+    return acked, time.perf_counter() - start
+
+
+def lmtp_sender(port: int):
+    def send(chunk):
+        client = smtplib.LMTP("127.0.0.1", port, timeout=120)
+        client.ehlo("mx.bench.example")
+        for raw, frm, to in chunk:
+            refused = client.sendmail(frm, to, raw)
+            assert refused == {}, refused
+        client.quit()
+
+    return send
+
+
+def webhook_sender(port: int):
+    import base64
+    import http.client
+    import json
+
+    auth = "Basic " + base64.b64encode(b"bench:secret").decode()
+
+    def send(chunk):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for raw, frm, to in chunk:
+            body = json.dumps(
+                {
+                    "RawEmail": raw.decode(),
+                    "OriginalRecipient": to[0],
+                    "Headers": [{"Name": "Return-Path", "Value": f"<{frm}>"}],
+                }
+            )
+            headers = {"Authorization": auth, "Content-Type": "application/json"}
+            conn.request("POST", "/mail/anymail/postmark/inbound/", body, headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+        conn.close()
+
+    return send
+
+
+def lmtp_run(gen, n: int, *, inline: bool, senders: int, workers: int):
+    fleet = Fleet("lmtp")
+    port = free_port()
+    command = [sys.executable, "manage.py", "lmtp_server", "--port", str(port)]
+    fleet.start(*command, *(["--inline"] if inline else []))
+    if not inline:
+        fleet.workers(workers)
+    try:
+        wait_for_port(port)
+        time.sleep(3)  # the workers' start-up
+        items = [gen.message(recent_tickets()) for _ in range(n)]
+        return end_to_end(items, lmtp_sender(port), senders)
+    finally:
+        fleet.stop()
+
+
+def webhook_run(gen, n: int, *, inline: bool, senders: int, workers: int):
+    fleet = Fleet("hook")
+    port = free_port()
+    fleet.start(
+        *(sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}"),
+        *("-w", "2", "--threads", "4", "--log-level", "warning"),
+        MAIL_INTAKE_INLINE="true" if inline else "false",
+    )
+    if not inline:
+        fleet.workers(workers)
+    try:
+        wait_for_port(port)
+        time.sleep(3)
+        items = [gen.message(recent_tickets()) for _ in range(n)]
+        return end_to_end(items, webhook_sender(port), senders)
+    finally:
+        fleet.stop()
+
+
+def ingest_run(gen, n: int) -> float:
+    """`ingest_email FILE...` in this process (the batched path), files written first."""
+    from django.core.management import call_command
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    files = []
+    for i in range(n):
+        raw, _, _ = gen.message(recent_tickets() if i % 500 == 0 else [])
+        path = folder / f"{i}.eml"
+        path.write_bytes(raw)
+        files.append(str(path))
+    start = time.perf_counter()
+    for i in range(0, n, 500):
+        call_command(
+            "ingest_email", *files[i : i + 500], to="support@eservice.example", stdout=io.StringIO()
+        )
+    return time.perf_counter() - start
+
+
+def transports(gen, args) -> list[tuple]:
+    rows = []
+    kw = {"senders": args.senders, "workers": args.workers}
+    for name, run_one in (("LMTP", lmtp_run), ("webhook", webhook_run)):
+        base_ack, base_done = run_one(gen, args.baseline_n, inline=True, **kw)
+        ack, done = run_one(gen, args.transport_n, inline=False, **kw)
+        rows.append((name, args.transport_n, ack, done, args.baseline_n, base_done))
+    t = ingest_run(gen, args.transport_n)
+    rows.append(("ingest_email", args.transport_n, t, t, 0, 0))
+    return rows
+
+
+def print_transports(rows) -> None:
+    print("transports end to end (sent -> ticket/comment rows exist), PostgreSQL + Redis:")
+    for name, n, ack, done, base_n, base_done in rows:
+        rate = n / done
+        line = (
+            f"  {name:12}: {n} msgs, acknowledged {n / ack:,.0f} msg/s, processed {rate:,.0f} msg/s"
+        )
+        if base_n:
+            base = base_n / base_done
+            line += f" | one at a time in the request: {base:,.0f} msg/s -> {rate / base:.1f}x"
+        print(line + f" | target {TARGET:.0f}: {'met' if rate >= TARGET else 'NOT met'}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--naive-n", type=int, default=1_000)
+    parser.add_argument("--transport-n", type=int, default=2_000)
+    parser.add_argument("--baseline-n", type=int, default=300)
+    parser.add_argument("--senders", type=int, default=4, help="concurrent connections")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--only", choices=["batch", "transports"], default=None)
     parser.add_argument("--profile", action="store_true", help="cProfile the batched run")
     args = parser.parse_args()
     prepare_database()
@@ -172,7 +421,16 @@ def main():
     people = make_people()
     gen = Generator(people)
     run(gen, 200, batched=True)  # warm-up: imports, caches, a few tickets to reply to
+    print(f"email intake, PostgreSQL database {BENCH_DB}")
+    if args.only != "transports":
+        batch_figures(gen, args)
+    if args.only != "batch":
+        print_transports(transports(gen, args))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"  machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)")
 
+
+def batch_figures(gen, args) -> None:
     naive_t, naive_q, _ = run(gen, args.naive_n, batched=False)
     if args.profile:
         import cProfile
@@ -186,7 +444,6 @@ def main():
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
     rate, naive_rate = args.n / t, args.naive_n / naive_t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"email intake, PostgreSQL database {BENCH_DB}")
     print(
         f"  batched : {args.n} messages in {t:.2f} s = {rate:,.0f} msg/s, "
         f"{queries / args.n:.1f} queries/message"
@@ -203,8 +460,6 @@ def main():
     )
     print(f"  target {TARGET:.0f} msg/s: {'met' if rate >= TARGET else 'NOT met'}")
     print(f"  peak memory (max RSS): {peak_mb:.0f} MB")
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"  machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)")
 
 
 if __name__ == "__main__":

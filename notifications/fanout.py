@@ -21,10 +21,10 @@ from tickets.models import Channel, Status
 from tickets.outbound import new_message_id
 from webhooks import services as webhooks
 
+from .handoff import pending
 from .models import Category, Notification, Watcher
 from .recipients import Recipient, client_people, credit_people, queue_address, staff_or_queue
 from .services import watch_cc
-from .tasks import queue_delivery
 
 
 def consume(changes: list) -> None:
@@ -43,7 +43,7 @@ def consume(changes: list) -> None:
     if rows:
         bulk_insert(Notification, rows)  # the one query the outbox adds to a ticket write
         ids = [row.pk for row in rows if row.pk]
-        transaction.on_commit(partial(queue_delivery, ids))
+        transaction.on_commit(partial(pending.add, ids))
 
 
 class _People:

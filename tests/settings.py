@@ -20,3 +20,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # reads go there only where a test turns DATABASE_REPLICA_READS on (tests/test_replica.py).
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 DATABASE_REPLICA_READS = False
+
+# Inbound mail is processed in the request (no worker); tests of the queue turn it off.
+MAIL_INTAKE_INLINE = True

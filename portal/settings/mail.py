@@ -13,6 +13,9 @@ EMAIL_REOPEN_DAYS = env.int("EMAIL_REOPEN_DAYS", default=14)
 EMAIL_MAX_MESSAGE_BYTES = env.int("EMAIL_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 # /health/ reports a stored inbound message waiting longer than this (tickets.mail.redrive).
 MAIL_BACKLOG_ALERT_SECONDS = env.int("MAIL_BACKLOG_ALERT_SECONDS", default=600)
+# LMTP and inbound webhooks process each message in the request instead of queueing it for
+# the workers (tickets.mail.intake); CELERY_TASK_ALWAYS_EAGER does the same.
+MAIL_INTAKE_INLINE = env.bool("MAIL_INTAKE_INLINE", default=False)
 IMAP_URL = env.str("IMAP_URL", default="")
 IMAP_POLL_SECONDS = env.int("IMAP_POLL_SECONDS", default=60)
 ANYMAIL = {

@@ -69,11 +69,54 @@ def process_many(pks, *, batch_size: int = BATCH_SIZE) -> list[InboundMessage]:
     return results
 
 
-def _process_batch(pks: list[int]) -> list[InboundMessage]:
+def process_next(limit: int = BATCH_SIZE) -> list[InboundMessage]:
+    """Process the oldest stored messages that no other worker holds, up to `limit`, as one
+    batch of process_many(); [] when none is left. Never raises.
+
+    The rows are claimed with FOR UPDATE SKIP LOCKED in the batch's own transaction, so two
+    workers draining at once take different messages instead of waiting for each other.
+    """
+    taken = []
+
+    def claim():
+        taken.extend(_claim_next(limit))
+        return taken
+
+    try:
+        return _process_batch(claim)
+    except Exception:  # noqa: BLE001 - the batch rolled back; fall back to one at a time
+        log.exception("inbound batch of %d failed; processing one at a time", len(taken))
+        return [process(pk) for pk in taken]
+
+
+def drain(*, limit: int = BATCH_SIZE, max_batches: int = 20) -> tuple[int, bool]:
+    """process_next() until no stored message is left or after `max_batches` batches (a
+    worker's task stays short; its caller queues another) → (processed, more may be left)."""
+    done = 0
+    for _ in range(max_batches):
+        results = process_next(limit)
+        done += len(results)
+        if len(results) < limit or all(m.status == InboundStatus.STORED for m in results):
+            return done, False
+    return done, True
+
+
+def _claim_next(limit: int) -> list[int]:
+    """Pks of the oldest stored messages, locked for this transaction (skipping held ones)."""
+    rows = InboundMessage.objects.filter(status=InboundStatus.STORED).order_by("pk")
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    return list(rows.values_list("pk", flat=True)[:limit])
+
+
+def _process_batch(pks) -> list[InboundMessage]:
+    """pks: the batch's pks, or a function that claims them inside the transaction."""
     batch = batch_cache.BatchCache()
     token = batch_cache.BATCH.set(batch)
     try:
         with transaction.atomic():
+            if callable(pks):
+                pks = list(pks())
             messages = _claim_many(pks)
             _prefetch_senders(messages.values())
             claimed = [messages[pk] for pk in pks if pk in messages]

@@ -1,4 +1,5 @@
-"""LMTP listener (aiosmtpd): the MTA hands over each message; we store it, then queue it.
+"""LMTP listener (aiosmtpd): the MTA hands over each message; we store it, then queue it
+(tickets.mail.intake: a worker drains the stored messages in batches).
 
 An MTA (Postfix `mailbox_transport = lmtp:inet:127.0.0.1:8024`) retries on a 4xx reply, so a
 message is acknowledged with 250 only once it is stored. Too large → 552 during DATA.
@@ -13,6 +14,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from .intake import accept, accept_group, doorbell
+
 log = logging.getLogger("tickets.mail")
 
 
@@ -20,45 +23,76 @@ def max_message_bytes() -> int:
     return int(getattr(settings, "EMAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024))
 
 
-def _store_and_queue(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
-    from .pipeline import process
-    from .store import store
-    from .tasks import process_inbound
-
+def _accept(raw: bytes, mail_from: str, rcpt_tos: list, inline: bool) -> str:
     close_old_connections()
     try:
-        message, created = store(raw, mail_from, rcpt_tos)
-        if inline or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            message = process(message.pk)
-        elif created or message.status == "stored":
-            _queue(process_inbound, message.pk)
+        message = accept(raw, mail_from, rcpt_tos, inline=inline)
         log.info("lmtp stored key=%s status=%s", message.key, message.status)
         return message.key
     finally:
         close_old_connections()
 
 
-def _queue(task, pk: int) -> None:
-    """Queue processing; a broker that is down does not refuse a message already stored:
-    beat's redrive (tickets.mail.redrive) processes it a minute later."""
+def _accept_group(items: list) -> list:
+    close_old_connections()
     try:
-        task.apply_async((pk,), retry=False)
-    except Exception:  # noqa: BLE001 - the store is the queue of record
-        log.warning("lmtp: could not queue inbound %s; the redrive will process it", pk)
+        return accept_group(items)
+    finally:
+        close_old_connections()
+
+
+class GroupCommit:
+    """The messages that arrive while a group is being stored make the next group: one
+    transaction and one commit for them all. An MTA delivering over many connections at once
+    gets its replies at the pace of the database's commits of groups, not of messages; a
+    lone message is stored at once, as before."""
+
+    MAX = 100
+
+    def __init__(self):
+        self.waiting, self.writer = [], None
+
+    async def store(self, item) -> None:
+        """Returns once the message is committed; raises what kept it from being stored."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, future))
+        if self.writer is None:
+            self.writer = asyncio.create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        try:
+            while self.waiting:
+                group, self.waiting = self.waiting[: self.MAX], self.waiting[self.MAX :]
+                items = [item for item, _ in group]
+                try:
+                    errors = await sync_to_async(_accept_group, thread_sensitive=False)(items)
+                except Exception as exc:  # noqa: BLE001 - each sender is refused (451)
+                    errors = [exc] * len(group)
+                for (_, future), error in zip(group, errors, strict=True):
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(error)
+        finally:
+            self.writer = None
 
 
 class IntakeHandler:
     def __init__(self, *, inline: bool = False):
         self.inline = inline
+        self.group = GroupCommit()
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", errors="surrogateescape")
+        item = (raw, envelope.mail_from or "", list(envelope.rcpt_tos))
         try:
-            await sync_to_async(_store_and_queue, thread_sensitive=False)(
-                raw, envelope.mail_from or "", list(envelope.rcpt_tos), self.inline
-            )
+            if self.inline:
+                await sync_to_async(_accept, thread_sensitive=False)(*item, True)
+            else:
+                await self.group.store(item)
         except Exception:  # noqa: BLE001 - 451: the MTA keeps it and retries
             log.exception("lmtp: could not store a message from %s", envelope.mail_from)
             return "\r\n".join(
@@ -108,6 +142,7 @@ def serve(host: str, port: int, *, inline: bool = False) -> None:
         pass
     finally:
         ctl.stop()
+        doorbell.flush()
 
 
 async def _forever():

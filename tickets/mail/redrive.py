@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .batch import process_many
 from .models import InboundMessage, InboundStatus
 
 log = logging.getLogger("tickets.mail")
@@ -39,8 +40,6 @@ def redrive(now=None, *, batch: int = BATCH) -> int:
        late task, a second redrive or a retry racing this one finds it done: once each.
     Stops when a batch comes back empty or makes no progress.
     """
-    from .pipeline import process_many
-
     done = 0
     while True:
         with transaction.atomic():

@@ -90,6 +90,16 @@ def _insert_binary(rows: list[InboundMessage]) -> None:
                 cursor.execute(sql, params)
 
 
+def store_group(items, *, received_at=None) -> None:
+    """store() for messages that arrived together: one INSERT and one commit for all of them
+    (a message already stored is left as it is). items: (raw, mail_from, rcpt_tos)."""
+    rows = [_row(raw, mail_from, rcpt, received_at) for raw, mail_from, rcpt in items]
+    if connection.vendor == "postgresql":
+        _insert_binary(rows)
+    else:
+        InboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=BATCH_SIZE)
+
+
 def store_many(items, *, received_at=None) -> list[InboundMessage]:
     """Batch form of store() for bulk imports: one INSERT per batch, duplicates skipped.
 

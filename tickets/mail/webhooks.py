@@ -1,4 +1,5 @@
-"""Inbound webhooks of email services (django-anymail): the same store() then process().
+"""Inbound webhooks of email services (django-anymail): the message is stored, then queued
+for the workers (tickets.mail.intake), and the service gets its 2xx once it is stored.
 
 Mounted by tickets/mail/urls.py at /mail/anymail/<esp>/inbound/. Anymail's own views accept
 unauthenticated posts when no secret is set and answer 500 to junk; inbound_webhook() in front
@@ -20,19 +21,17 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .intake import accept
+
 log = logging.getLogger("tickets.mail")
 
 
 @receiver(inbound, dispatch_uid="tickets.mail.inbound")
 def handle_inbound(sender, event, esp_name, **kwargs):
-    from .pipeline import process
-    from .store import store
-
     message = event.message
     envelope_to = [message.envelope_recipient] if message.envelope_recipient else []
-    stored, _ = store(message.as_bytes(), message.envelope_sender or "", envelope_to)
-    processed = process(stored.pk)
-    log.info("webhook %s key=%s status=%s", esp_name, processed.key, processed.status)
+    stored = accept(message.as_bytes(), message.envelope_sender or "", envelope_to)
+    log.info("webhook %s key=%s status=%s", esp_name, stored.key, stored.status)
 
 
 def _secrets() -> list[str]:
@@ -83,6 +82,6 @@ def inbound_webhook(request, esp: str, kind: str):
         log.warning("webhook %s: unreadable post (%s)", esp, type(exc).__name__)
         return JsonResponse({"detail": f"Unreadable {esp} inbound post."}, status=400)
     for event in events:
-        # Store and process errors propagate: the service retries a 5xx later.
+        # A store error propagates: the service retries a 5xx later.
         view.signal.send(sender=view_class, event=event, esp_name=view.esp_name)
     return HttpResponse()

@@ -1,0 +1,236 @@
+"""Ticket creation through the API, in-process, on PostgreSQL and Redis, outbox included.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/eservice REDIS_URL=redis://127.0.0.1:6379/0 \
+        python benchmarks/bench_api_create.py [--n 200] [--rounds 5] [--profile]
+
+Uses its own database (eservice_bench_create, recreated and migrated). A client with token auth
+POSTs to /api/v1/tickets/ through DRF's APIClient (the whole middleware stack, no network).
+Each round times three variants back to back, so that the machine's load weighs on each alike:
+
+  current       the code as it is: the flood limit counted in one cache call, the notification
+                rows of the creations of a short window handed to one delivery task;
+  previous path the same request with the code it replaces: the limit read then counted
+                (get_many, add, exists + incr) and one delivery task published per creation;
+  no outbox     the current code with the notifications consumer (outbox rows, webhooks)
+                unregistered: what the outbox costs.
+
+It prints ms and CPU ms per creation, queries and Redis requests (cache and broker) per
+creation and creations/s (median of the rounds), the ratio against each baseline, and the
+load average. --profile prints the top functions (cProfile, cumulative) of one more round of
+the current code.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchdb import fresh_database  # noqa: E402 - beside this script
+
+BENCH_DB = "eservice_bench_create"
+TARGET = 300.0
+
+
+def setup() -> None:
+    fresh_database(BENCH_DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "k" * 40)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["TICKETS_PER_USER_PER_HOUR"] = "100000000"  # throughput, not floods
+    os.environ["EMAIL_URL"] = "memorymail://"
+    # This run's own broker keys and cache keys: the delivery tasks are published, not run.
+    tag = f"bench-create-{os.getpid()}:"
+    os.environ["CELERY_BROKER_KEY_PREFIX"] = tag
+    os.environ["CACHE_KEY_PREFIX"] = tag
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def client():
+    from rest_framework.test import APIClient
+
+    from accounts import tokens
+    from accounts.models import User
+    from accounts.services import create_organization
+
+    org = create_organization(name="Bench", region="GMT", plan="platinum", email_domains=[])
+    person = User.objects.create_user(
+        username="bench-client", email="c@bench.example", password="bench-Pass-1", organization=org
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue(person)}")
+    return api
+
+
+def previous_check_new_ticket(user) -> None:
+    """tickets.limits.check_new_ticket as it was: read the window, then count the hit."""
+    from django.conf import settings
+
+    from core import ratelimit
+    from tickets import limits
+
+    name = ratelimit.key("tickets-user", user.pk)
+    if ratelimit.wait_seconds(name, settings.TICKETS_PER_USER_PER_HOUR, limits.WINDOW):
+        raise limits.TooManyTickets("over the limit", retry_after=60)
+    ratelimit.hit(name, limits.WINDOW)
+
+
+class Variant:
+    """Swaps the functions a variant replaces, for the duration of a `with`."""
+
+    def __init__(self, name: str):
+        self.name, self.saved = name, []
+
+    def __enter__(self):
+        from notifications import fanout, handoff
+        from tickets import events, limits
+
+        if self.name == "previous path":
+            self._swap(limits, "check_new_ticket", previous_check_new_ticket)
+            self._swap(handoff.pending, "add", handoff.queue)
+        elif self.name == "no outbox":
+            kept = [c for c in events._consumers if c is not fanout.consume]
+            self._swap(events, "_consumers", kept)
+        return self
+
+    def _swap(self, owner, attr, value):
+        self.saved.append((owner, attr, getattr(owner, attr)))
+        setattr(owner, attr, value)
+
+    def __exit__(self, *exc):
+        from notifications import handoff
+
+        handoff.pending.flush()
+        for owner, attr, value in reversed(self.saved):
+            setattr(owner, attr, value)
+
+
+class RedisTrips:
+    """Counts the requests sent to Redis (cache and broker; a pipeline is one)."""
+
+    def __init__(self):
+        from redis.connection import Connection
+
+        self.count, self.cls = 0, Connection
+        self.real = Connection.send_packed_command
+
+    def __enter__(self):
+        real = self.real
+
+        def counted(conn, *args, **kwargs):
+            self.count += 1
+            return real(conn, *args, **kwargs)
+
+        self.cls.send_packed_command = counted
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.send_packed_command = self.real
+
+
+def create(api, n: int, tag: str) -> tuple[float, float, int, int]:
+    """n creations → (wall s, CPU s, queries, Redis requests)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from notifications import handoff
+
+    with CaptureQueriesContext(connection) as captured, RedisTrips() as trips:
+        start, cpu = time.perf_counter(), time.process_time()
+        for i in range(n):
+            data = {"subject": f"{tag} {i}", "description": "Replay lags.", "priority": "P1"}
+            response = api.post("/api/v1/tickets/", data, format="json")
+            if response.status_code != 201:
+                sys.exit(f"creation failed: {response.status_code} {response.content[:300]}")
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        handoff.pending.flush()  # the tasks still waiting count too
+    return wall, cpu, len(captured.captured_queries), trips.count
+
+
+VARIANTS = ("current", "previous path", "no outbox")
+
+
+def measure(api, n: int, rounds: int) -> dict:
+    figures = {name: [] for name in VARIANTS}
+    for r in range(rounds):
+        for name in VARIANTS:
+            with Variant(name):
+                figures[name].append(create(api, n, f"{name} {r}"))
+    return figures
+
+
+def report(figures: dict, n: int) -> None:
+    rates = {}
+    print(
+        f"{'variant':14} {'creations/s':>12} {'ms each':>8} {'CPU ms':>7} {'queries':>8} "
+        f"{'Redis':>6}"
+    )
+    for name, runs in figures.items():
+        wall = statistics.median(run[0] for run in runs)
+        cpu = statistics.median(run[1] for run in runs)
+        queries, trips = runs[-1][2] / n, runs[-1][3] / n
+        rates[name] = n / wall
+        each = " ".join(f"{n / run[0]:.0f}" for run in runs)
+        print(
+            f"{name:14} {rates[name]:12.0f} {wall * 1000 / n:8.2f} "
+            f"{cpu * 1000 / n:7.2f} {queries:8.1f} {trips:6.2f}   rounds/s: {each}"
+        )
+    current = rates["current"]
+    for name in VARIANTS[1:]:
+        print(f"current / {name}: {current / rates[name]:.2f}x")
+    print(f"target {TARGET:.0f}/s: {'met' if current >= TARGET else 'NOT met'}")
+
+
+def profile(api, n: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    create(api, n, "profiled")
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="creations per variant and round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    setup()
+    api = client()
+    create(api, 30, "warm-up")
+    print(f"API ticket creation, in-process, PostgreSQL database {BENCH_DB}, {args.n} per run")
+    report(measure(api, args.n, args.rounds), args.n)
+    if args.profile:
+        profile(api, args.n)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)")
+    forget_keys()
+
+
+def forget_keys() -> None:
+    """The delivery tasks published (no worker runs here) and the cache keys of this run."""
+    import redis
+    from django.conf import settings
+
+    url = getattr(settings, "CELERY_BROKER_URL", "")
+    if url.startswith("redis"):
+        server = redis.Redis.from_url(url)
+        keys = list(server.scan_iter(match=os.environ["CELERY_BROKER_KEY_PREFIX"] + "*"))
+        if keys:
+            server.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
