@@ -7,24 +7,27 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Contract, Region
+from sla.models import Phase
 from tickets.models import Priority
 
 
 class Level(models.IntegerChoices):
+    """The escalation level of a ticket and of a fired escalation; 0 is the warning."""
+
     WARNING = 0, _("Warning")
     LEVEL1 = 1, _("Level 1")
     LEVEL2 = 2, _("Level 2")
     LEVEL3 = 3, _("Level 3")
 
 
-MAX_LEVEL = 3
+MAX_LEVEL = Level.LEVEL3
 
 # Who each level reaches (the contract's "Procédure d'escalade").
 ROLES = {
-    0: _("Assignee and support team"),
-    1: _("Customer Support Manager"),
-    2: _("Customer Account Manager"),
-    3: _("Worldwide Support Director"),
+    Level.WARNING: _("Assignee and support team"),
+    Level.LEVEL1: _("Customer Support Manager"),
+    Level.LEVEL2: _("Customer Account Manager"),
+    Level.LEVEL3: _("Worldwide Support Director"),
 }
 
 
@@ -35,12 +38,12 @@ class Action(models.TextChoices):
     LEVEL3 = "level3", _("Escalate to level 3 (Worldwide Support Director)")
 
 
-ACTION_LEVEL = {Action.WARNING: 0, Action.LEVEL1: 1, Action.LEVEL2: 2, Action.LEVEL3: 3}
-
-
-class Phase(models.TextChoices):
-    RESPONSE = "response", _("Response")
-    RESOLUTION = "resolution", _("Resolution")
+ACTION_LEVEL = {
+    Action.WARNING: Level.WARNING,
+    Action.LEVEL1: Level.LEVEL1,
+    Action.LEVEL2: Level.LEVEL2,
+    Action.LEVEL3: Level.LEVEL3,
+}
 
 
 class Trigger(models.TextChoices):

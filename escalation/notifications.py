@@ -9,6 +9,8 @@ from django.conf import settings
 
 from tickets import events
 
+from .models import Level
+
 
 def known_people(ticket) -> dict:
     """email → user for the people the ticket already loaded (no query)."""
@@ -26,7 +28,7 @@ def recipients_of(event) -> list[str]:
     to = [event.contact_email]
     if ticket.assignee is not None and ticket.assignee.email:
         to.append(ticket.assignee.email)  # the assignee watches every level
-    if event.level == 0:
+    if event.level == Level.WARNING:
         to.append(settings.SUPPORT_TEAM_EMAIL)
     seen, out = set(), []
     for address in to:
@@ -47,7 +49,7 @@ def notice_for(event) -> events.Notice:
         "reason": event.reason,
         "contact_missing": event.contact_missing,
     }
-    kind = "warning" if event.level == 0 else "escalation"
+    kind = "warning" if event.level == Level.WARNING else "escalation"
     return events.Notice(kind, event.ticket, recipients, data)
 
 

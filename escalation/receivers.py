@@ -10,13 +10,13 @@ from django.utils import timezone
 from tickets.models import Priority
 
 from . import paging, rules
-from .models import EscalationEvent
+from .models import EscalationEvent, Level
 
 log = logging.getLogger(__name__)
 
 
 def _warned(ticket, phase) -> bool:
-    return EscalationEvent.objects.filter(ticket=ticket, level=0, phase=phase).exists()
+    return EscalationEvent.objects.filter(ticket=ticket, level=Level.WARNING, phase=phase).exists()
 
 
 def set_next_check(sender, change, **kwargs):

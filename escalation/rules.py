@@ -1,8 +1,9 @@
 """Which escalation rules are due for a ticket, and when the next one can fire.
 
-The arithmetic here is pure: it takes a ticket's current SLA target (`Target`) and the plan's
-rules and returns moments; nothing writes. The sweep (escalation.sweep) and the ticket_changing
-receiver (escalation.apps) both decide with these functions, so they cannot disagree.
+The arithmetic here is pure: it takes a ticket's running target (sla.targets.SlaTarget) and
+the plan's rules and returns moments; nothing writes. The sweep (escalation.sweep) and the
+ticket_changing receiver (escalation.receivers) both decide with these functions, so they
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sla import engine
-from sla.business_time import add_business_time, business_time_between
+from sla.targets import SlaTarget, current_target
+
+from .models import ACTION_LEVEL, EscalationRule, Level
 
 # A plan's rules are read on every ticket change and every sweep batch: keep them in process.
 # Saving or deleting a rule clears this process's cache (signals in escalation.apps); other
@@ -27,53 +29,18 @@ _cache_lock = threading.Lock()
 @dataclass(frozen=True, order=True)
 class Rule:
     percent: int
-    level: int  # 0 = warning
+    level: Level
 
     @property
     def fraction(self) -> float:
         return self.percent / 100
 
 
-@dataclass(frozen=True)
-class Target:
-    """The SLA target currently running: the response target until the first response."""
-
-    phase: str
-    start: datetime.datetime
-    due: datetime.datetime
-    clock: str
-    calendar: object = None
-    paused: datetime.timedelta = datetime.timedelta(0)
-
-    @property
-    def business(self) -> bool:
-        return self.clock == "business"
-
-    def moment(self, fraction: float) -> datetime.datetime:
-        """When `fraction` of the target's duration has elapsed, in the target's own clock.
-
-        Same arithmetic as sla.engine.elapsed_moment (a test holds them equal), without
-        re-deriving the target for every rule: time paused waiting for the customer pushed
-        the deadline out and is not part of the target's duration.
-        """
-        if fraction == 1:
-            return self.due
-        business = self.business and self.calendar is not None
-        if business:
-            total = business_time_between(self.calendar, self.start, self.due)
-        else:
-            total = self.due - self.start
-        duration = max(total - self.paused, datetime.timedelta(0)) * fraction + self.paused
-        if business:
-            return add_business_time(self.calendar, self.start, duration)
-        return self.start + duration
-
-
 @dataclass
 class Decision:
     """What the sweep must do for one ticket at `now`."""
 
-    target: Target | None
+    target: SlaTarget | None
     fire: list[Rule] = field(default_factory=list)  # in order, warnings first
     breach: bool = False  # the current target's deadline has passed and is not recorded yet
     next_check_at: datetime.datetime | None = None
@@ -88,8 +55,6 @@ def clear_cache(*args, **kwargs) -> None:
 
 
 def _load_plan_rules(plan_id: int) -> dict:
-    from .models import ACTION_LEVEL, EscalationRule
-
     by_priority: dict[str | None, list[Rule]] = {}
     for priority, percent, action in EscalationRule.objects.filter(plan_id=plan_id).values_list(
         "priority", "percent", "action"
@@ -116,16 +81,6 @@ def rules_for(plan_id: int | None, priority: str) -> tuple[Rule, ...]:
 # --- the ticket's current target ------------------------------------------------------------
 
 
-def current_target(ticket) -> Target | None:
-    """The running target from the SLA engine; None when no clock runs (resolved, excluded…)."""
-    found = engine.current_target(ticket)
-    if found is None:
-        return None
-    phase, start, due, clock, calendar = found
-    seconds = ticket.paused_seconds if phase == "resolution" else 0
-    return Target(phase, start, due, clock, calendar, datetime.timedelta(seconds=seconds))
-
-
 def breach_recorded(ticket, phase: str) -> bool:
     return getattr(ticket, f"{phase}_breached_at") is not None
 
@@ -137,7 +92,7 @@ def pending(rules: Iterable[Rule], *, level: int, warned: bool) -> list[Rule]:
     """Rules that can still fire: levels above the ticket's, and one warning per phase."""
     out, warning_seen = [], warned
     for rule in sorted(rules):
-        if rule.level == 0:
+        if rule.level == Level.WARNING:
             if not warning_seen:
                 out.append(rule)
                 warning_seen = True
@@ -147,7 +102,7 @@ def pending(rules: Iterable[Rule], *, level: int, warned: bool) -> list[Rule]:
 
 
 def decide(
-    target: Target | None,
+    target: SlaTarget | None,
     rules: Iterable[Rule],
     *,
     level: int,
@@ -168,7 +123,7 @@ def decide(
     candidates = pending(rules, level=level, warned=bool(warned))
     fire, later = [], []
     for rule in candidates:
-        if rule.level == 0 and overdue:
+        if rule.level == Level.WARNING and overdue:
             continue  # too late for a warning: see the docstring
         moment = target.moment(rule.fraction)
         (fire if moment <= now else later).append((moment, rule))
@@ -185,13 +140,19 @@ def decide(
 
 
 def earliest(
-    target: Target, rules: Iterable[Rule], *, level: int, warned: bool, breach_recorded: bool, now
+    target: SlaTarget,
+    rules: Iterable[Rule],
+    *,
+    level: int,
+    warned: bool,
+    breach_recorded: bool,
+    now,
 ) -> datetime.datetime | None:
     """The earliest moment a pending rule (or the unrecorded breach) is due; may be past."""
     moments = [
         target.moment(rule.fraction)
         for rule in pending(rules, level=level, warned=warned)
-        if not (rule.level == 0 and target.due <= now)
+        if not (rule.level == Level.WARNING and target.due <= now)
     ]
     if not breach_recorded:
         moments.append(target.due)
@@ -215,7 +176,7 @@ def next_check_at(ticket, *, now, warned_lookup=None) -> datetime.datetime | Non
         "now": now,
     }
     soonest = earliest(target, rules, warned=False, **args)
-    warning = next((r for r in rules if r.level == 0), None)
+    warning = next((r for r in rules if r.level == Level.WARNING), None)
     if (
         soonest is not None
         and warning is not None

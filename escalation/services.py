@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, ServiceError
+from sla.models import Phase
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, lock, save_change
 
-from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Phase, Trigger
+from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Level, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def contact_for(level: int, ticket: Ticket, director: Director | None = None) ->
     """Level 0: the assignee (else the team); 1: the CSM; 2: the account manager; 3: the
     director. A missing contact falls back to the support team and is flagged."""
     role = str(ROLES[level])
-    if level == 0:
+    if level == Level.WARNING:
         person = ticket.assignee
         if person is None or not person.email:
             return support_team(role, missing=False)
@@ -77,7 +78,7 @@ def new_event(ticket, *, level, phase, trigger, reason, at, director=None, reque
 def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
     """The ticket's audit/timeline row for an escalation: public for levels, internal for
     warnings (which name the assignee)."""
-    if event.level == 0:
+    if event.level == Level.WARNING:
         note = _("Warning: %(reason)s") % {"reason": event.reason}
     else:
         note = _("Escalated to level %(level)s (%(role)s): %(reason)s") % {
@@ -90,10 +91,10 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
         at=event.fired_at,
         actor=actor,
         kind=TicketEvent.Kind.ESCALATION,
-        action="warning" if event.level == 0 else "escalated",
-        field="" if event.level == 0 else "escalation_level",
-        old_value="" if event.level == 0 else str(event.level - 1),
-        new_value="" if event.level == 0 else str(event.level),
+        action="warning" if event.level == Level.WARNING else "escalated",
+        field="" if event.level == Level.WARNING else "escalation_level",
+        old_value="" if event.level == Level.WARNING else str(event.level - 1),
+        new_value="" if event.level == Level.WARNING else str(event.level),
         note=note,
         # For tickets.event_text: the trigger and, for a request, the requester's words.
         params={
@@ -101,7 +102,7 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
             "phase": event.phase,
             **({"reason": event.reason} if event.trigger == "request" else {}),
         },
-        public=event.level > 0,
+        public=event.level > Level.WARNING,
     )
 
 

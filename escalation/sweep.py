@@ -19,7 +19,7 @@ from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, record
 
 from . import rules as R
-from .models import Director, EscalationEvent, Trigger
+from .models import Director, EscalationEvent, Level, Trigger
 from .services import new_event, timeline_event
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ def _process(tickets, now, director, result) -> list[int]:
     result.tickets += len(tickets)
     ids = [t.pk for t in tickets]
     warned = set(
-        EscalationEvent.objects.filter(ticket_id__in=ids, level=0).values_list("ticket_id", "phase")
+        EscalationEvent.objects.filter(ticket_id__in=ids, level=Level.WARNING).values_list(
+            "ticket_id", "phase"
+        )
     )
     events, timeline = [], []
     for ticket in tickets:

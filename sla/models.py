@@ -15,6 +15,13 @@ class Clock(models.TextChoices):
     CLOCK = "clock", _("Clock hours (24/7)")
 
 
+class Phase(models.TextChoices):
+    """Which target of a ticket runs: the response target until the first response."""
+
+    RESPONSE = "response", _("Response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
 class BusinessCalendar(models.Model):
     """One support region. Holidays come from the `holidays` package; days below override it."""
 

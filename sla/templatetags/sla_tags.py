@@ -13,7 +13,7 @@ register = template.Library()
 
 @register.simple_tag
 def sla_status(ticket):
-    """The ticket's SlaStatus (level, text, title, style)."""
+    """The ticket's SlaStatus (badge, text, title, style)."""
     return _sla_status(ticket)
 
 
@@ -42,7 +42,7 @@ def sla_badge(ticket):
 def badge(status):
     return format_html(
         '<span class="sla sla-{}" style="{}" title="{}">{}</span>',
-        status.level,
+        status.badge,
         status.style,
         status.title,
         status.text,
