@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sla.targets import SlaTarget, current_target
+from tickets.models import Ticket
 
 from .models import ACTION_LEVEL, EscalationRule, Level
 
@@ -22,8 +23,6 @@ from .models import ACTION_LEVEL, EscalationRule, Level
 # Saving or deleting a rule clears this process's cache (signals in escalation.apps); other
 # processes (worker, beat) pick the change up within RULE_CACHE_SECONDS.
 RULE_CACHE_SECONDS = 60
-_cache: dict[int, tuple[float, dict]] = {}
-_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True, order=True)
@@ -34,6 +33,14 @@ class Rule:
     @property
     def fraction(self) -> float:
         return self.percent / 100
+
+
+# A plan's rules by priority (None: the plan's general rules).
+PlanRules = dict[str | None, tuple[Rule, ...]]
+_cache: dict[int, tuple[float, PlanRules]] = {}
+_cache_lock = threading.Lock()
+# (ticket, phase) -> whether the phase's warning was already sent.
+WarnedLookup = Callable[[Ticket, str], bool]
 
 
 @dataclass
@@ -49,12 +56,12 @@ class Decision:
 # --- rules of a plan --------------------------------------------------------------------------
 
 
-def clear_cache(*args, **kwargs) -> None:
+def clear_cache(*args: object, **kwargs: object) -> None:
     with _cache_lock:
         _cache.clear()
 
 
-def _load_plan_rules(plan_id: int) -> dict:
+def _load_plan_rules(plan_id: int) -> PlanRules:
     by_priority: dict[str | None, list[Rule]] = {}
     for priority, percent, action in EscalationRule.objects.filter(plan_id=plan_id).values_list(
         "priority", "percent", "action"
@@ -78,10 +85,13 @@ def rules_for(plan_id: int | None, priority: str) -> tuple[Rule, ...]:
     return rules.get(priority) or rules.get(None) or ()
 
 
-# --- the ticket's current target ------------------------------------------------------------
+def ticket_rules(ticket: Ticket) -> tuple[Rule, ...]:
+    """The rules of the ticket's plan for its priority (none without a contract)."""
+    contract = getattr(ticket.organization, "contract", None)
+    return rules_for(contract.plan_id if contract else None, ticket.priority)
 
 
-def breach_recorded(ticket, phase: str) -> bool:
+def breach_recorded(ticket: Ticket, phase: str) -> bool:
     return getattr(ticket, f"{phase}_breached_at") is not None
 
 
@@ -101,6 +111,18 @@ def pending(rules: Iterable[Rule], *, level: int, warned: bool) -> list[Rule]:
     return out
 
 
+def _timed(
+    target: SlaTarget, rules: Iterable[Rule], now: datetime.datetime
+) -> list[tuple[datetime.datetime, Rule]]:
+    """Each rule with the moment it is due; a warning is dropped once the deadline passed."""
+    overdue = target.due <= now
+    return [
+        (target.moment(rule.fraction), rule)
+        for rule in rules
+        if not (rule.level == Level.WARNING and overdue)
+    ]
+
+
 def decide(
     target: SlaTarget | None,
     rules: Iterable[Rule],
@@ -118,24 +140,17 @@ def decide(
     """
     if target is None:
         return Decision(None)
-    due = target.due
-    overdue = due <= now
-    candidates = pending(rules, level=level, warned=bool(warned))
-    fire, later = [], []
-    for rule in candidates:
-        if rule.level == Level.WARNING and overdue:
-            continue  # too late for a warning: see the docstring
-        moment = target.moment(rule.fraction)
-        (fire if moment <= now else later).append((moment, rule))
-    breach = overdue and not breach_recorded
+    overdue = target.due <= now
+    timed = _timed(target, pending(rules, level=level, warned=warned), now)
+    fire = sorted((pair for pair in timed if pair[0] <= now), key=lambda p: (p[1].level, p[0]))
+    later = [moment for moment, _ in timed if moment > now]
     if not breach_recorded and not overdue:
-        later.append((due, None))
-    fire.sort(key=lambda pair: (pair[1].level, pair[0]))
+        later.append(target.due)
     return Decision(
         target,
         fire=[rule for _, rule in fire],
-        breach=breach,
-        next_check_at=min((moment for moment, _ in later), default=None),
+        breach=overdue and not breach_recorded,
+        next_check_at=min(later, default=None),
     )
 
 
@@ -146,20 +161,20 @@ def earliest(
     level: int,
     warned: bool,
     breach_recorded: bool,
-    now,
+    now: datetime.datetime,
 ) -> datetime.datetime | None:
     """The earliest moment a pending rule (or the unrecorded breach) is due; may be past."""
     moments = [
-        target.moment(rule.fraction)
-        for rule in pending(rules, level=level, warned=warned)
-        if not (rule.level == Level.WARNING and target.due <= now)
+        moment for moment, _ in _timed(target, pending(rules, level=level, warned=warned), now)
     ]
     if not breach_recorded:
         moments.append(target.due)
     return min(moments, default=None)
 
 
-def next_check_at(ticket, *, now, warned_lookup=None) -> datetime.datetime | None:
+def next_check_at(
+    ticket: Ticket, *, now: datetime.datetime, warned_lookup: WarnedLookup | None = None
+) -> datetime.datetime | None:
     """The ticket_changing receiver's answer: the earliest moment a pending rule can fire.
 
     `warned_lookup(ticket, phase) -> bool` is called (one query) only when an unsent warning
@@ -168,22 +183,24 @@ def next_check_at(ticket, *, now, warned_lookup=None) -> datetime.datetime | Non
     target = current_target(ticket)
     if target is None:
         return None
-    contract = getattr(ticket.organization, "contract", None)
-    rules = rules_for(contract.plan_id if contract else None, ticket.priority)
-    args = {
-        "level": ticket.escalation_level,
-        "breach_recorded": breach_recorded(ticket, target.phase),
-        "now": now,
-    }
-    soonest = earliest(target, rules, warned=False, **args)
-    warning = next((r for r in rules if r.level == Level.WARNING), None)
-    if (
-        soonest is not None
-        and warning is not None
-        and ticket.pk is not None
-        and warned_lookup is not None
-        and target.moment(warning.fraction) == soonest
-        and warned_lookup(ticket, target.phase)
-    ):
-        return earliest(target, rules, warned=True, **args)
+    rules = ticket_rules(ticket)
+    recorded = breach_recorded(ticket, target.phase)
+    level = ticket.escalation_level
+    soonest = earliest(target, rules, level=level, warned=False, breach_recorded=recorded, now=now)
+    if soonest is not None and _warned_first(ticket, target, rules, soonest, warned_lookup):
+        return earliest(target, rules, level=level, warned=True, breach_recorded=recorded, now=now)
     return soonest
+
+
+def _warned_first(
+    ticket: Ticket,
+    target: SlaTarget,
+    rules: Iterable[Rule],
+    soonest: datetime.datetime,
+    warned_lookup: WarnedLookup | None,
+) -> bool:
+    """The soonest moment is the phase's warning, and that warning was already sent."""
+    warning = next((r for r in rules if r.level == Level.WARNING), None)
+    if warning is None or ticket.pk is None or warned_lookup is None:
+        return False
+    return target.moment(warning.fraction) == soonest and warned_lookup(ticket, target.phase)

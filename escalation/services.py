@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from core.errors import Conflict, ServiceError
 from sla.models import Phase
 from tickets.models import Ticket, TicketEvent
@@ -37,25 +38,28 @@ def support_team(role: str, *, missing: bool) -> Contact:
 
 def contact_for(level: int, ticket: Ticket, director: Director | None = None) -> Contact:
     """Level 0: the assignee (else the team); 1: the CSM; 2: the account manager; 3: the
-    director. A missing contact falls back to the support team and is flagged."""
-    role = str(ROLES[level])
-    if level == Level.WARNING:
-        person = ticket.assignee
-        if person is None or not person.email:
-            return support_team(role, missing=False)
-    elif level == 3:
+    director. A missing contact falls back to the support team and is flagged (the assignee
+    is not a contract's contact: no flag)."""
+    role = str(ROLES[Level(level)])
+    if level == Level.LEVEL3:
         director = director or Director.load()
         if not director.email:
             return support_team(role, missing=True)
         return Contact(director.name, director.email, role)
-    else:
-        contract = getattr(ticket.organization, "contract", None)
-        attr = "support_manager" if level == 1 else "account_manager"
-        person = getattr(contract, attr, None) if contract else None
-        if person is None or not person.email:
-            return support_team(role, missing=True)
+    person = _person_for(level, ticket)
+    if person is None or not person.email:
+        return support_team(role, missing=level != Level.WARNING)
     name = person.get_full_name() or person.username
     return Contact(name, person.email, role, user=person)
+
+
+def _person_for(level: int, ticket: Ticket) -> User | None:
+    if level == Level.WARNING:
+        return ticket.assignee
+    contract = getattr(ticket.organization, "contract", None)
+    if contract is None:
+        return None
+    return contract.support_manager if level == Level.LEVEL1 else contract.account_manager
 
 
 def new_event(ticket, *, level, phase, trigger, reason, at, director=None, requested_by=None):

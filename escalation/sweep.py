@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import bulk_update
+from sla.targets import SlaTarget
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, record
 
@@ -275,21 +276,25 @@ def _write_tickets(tickets) -> None:
     bulk_update(Ticket, tickets, WRITTEN)
 
 
-def _evaluate(ticket, now, warned, director, result, timeline) -> list[EscalationEvent]:
+def _evaluate(
+    ticket: Ticket,
+    now: datetime.datetime,
+    warned: set[tuple[int, str]],
+    director: Director,
+    result: SweepResult,
+    timeline: list[TicketEvent],
+) -> list[EscalationEvent]:
     """Steps 2–4 for one ticket, on the instance; returns the events to insert."""
-    if not ticket.is_active or ticket.next_check_at is None or ticket.next_check_at > now:
-        ticket.next_check_at = None if not ticket.is_active else ticket.next_check_at
+    if not _still_due(ticket, now):
         return []
     target = R.current_target(ticket)
-    if target is None:
+    if target is None:  # no clock runs any more: nothing to check until the ticket changes
         ticket.next_check_at = None
         return []
-    contract = getattr(ticket.organization, "contract", None)
-    rules = R.rules_for(contract.plan_id if contract else None, ticket.priority)
     phase = target.phase
     decision = R.decide(
         target,
-        rules,
+        R.ticket_rules(ticket),
         level=ticket.escalation_level,
         warned=(ticket.pk, phase) in warned,
         breach_recorded=R.breach_recorded(ticket, phase),
@@ -298,42 +303,59 @@ def _evaluate(ticket, now, warned, director, result, timeline) -> list[Escalatio
     if decision.breach:
         setattr(ticket, f"{phase}_breached_at", target.due)
         result.breaches += 1
-        timeline.append(
-            TicketEvent(
-                ticket_id=ticket.pk,
-                at=target.due,
-                kind=TicketEvent.Kind.SLA,
-                action=f"{phase}_breached",
-                field=f"{phase}_breached_at",
-                new_value=target.due.isoformat(),
-                note=f"{phase.capitalize()} deadline passed.",
-                public=True,
-            )
-        )
-    fired = []
-    for rule in decision.fire:
-        reason = PERCENT_TEXT[phase].format(
-            percent=rule.percent, due=target.due.strftime("%Y-%m-%d %H:%M UTC")
-        )
-        fired.append(
-            new_event(
-                ticket,
-                level=rule.level,
-                phase=phase,
-                trigger=Trigger.DEADLINE,
-                reason=reason,
-                at=now,
-                director=director,
-            )
-        )
-        if rule.level:
-            ticket.escalation_level = max(ticket.escalation_level, rule.level)
-            result.escalations += 1
-        else:
-            result.warnings += 1
+        timeline.append(_breach_row(ticket, phase, target.due))
+    fired = [_fire(ticket, rule, target, now, director, result) for rule in decision.fire]
     ticket.next_check_at = decision.next_check_at
     if ticket.next_check_at is not None and ticket.next_check_at <= now:
         # Cannot happen by construction; if it did, the loop would take the ticket again.
         log.error("ticket %s: next check %s not after %s", ticket.pk, ticket.next_check_at, now)
         ticket.next_check_at = now + RETRY_AFTER
     return fired
+
+
+def _still_due(ticket: Ticket, now: datetime.datetime) -> bool:
+    """Re-checked under the lock: another writer may have resolved or re-planned it."""
+    if not ticket.is_active:
+        ticket.next_check_at = None
+        return False
+    return ticket.next_check_at is not None and ticket.next_check_at <= now
+
+
+def _breach_row(ticket: Ticket, phase: str, due: datetime.datetime) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=ticket.pk,
+        at=due,
+        kind=TicketEvent.Kind.SLA,
+        action=f"{phase}_breached",
+        field=f"{phase}_breached_at",
+        new_value=due.isoformat(),
+        note=f"{phase.capitalize()} deadline passed.",
+        public=True,
+    )
+
+
+def _fire(
+    ticket: Ticket,
+    rule: R.Rule,
+    target: SlaTarget,
+    now: datetime.datetime,
+    director: Director,
+    result: SweepResult,
+) -> EscalationEvent:
+    reason = PERCENT_TEXT[target.phase].format(
+        percent=rule.percent, due=target.due.strftime("%Y-%m-%d %H:%M UTC")
+    )
+    if rule.level:
+        ticket.escalation_level = max(ticket.escalation_level, rule.level)
+        result.escalations += 1
+    else:
+        result.warnings += 1
+    return new_event(
+        ticket,
+        level=rule.level,
+        phase=target.phase,
+        trigger=Trigger.DEADLINE,
+        reason=reason,
+        at=now,
+        director=director,
+    )

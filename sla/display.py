@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets.event_text import duration_text, moment
-from tickets.models import ACTIVE_STATUSES, Priority
+from tickets.models import ACTIVE_STATUSES, Priority, Ticket
 
 from .calendars import region_timezone
-from .targets import current_target
+from .targets import SlaTarget, current_target
 
 WARN_WITHIN = datetime.timedelta(hours=1)
 WARN_FRACTION = 0.75
@@ -95,6 +95,11 @@ def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:
     target = current_target(ticket)
     if target is None:
         return _no_target(ticket)
+    return _running(ticket, target, now)
+
+
+def _running(ticket: Ticket, target: SlaTarget, now: datetime.datetime) -> SlaStatus:
+    """The running target's countdown: amber within the last hour or past 75% elapsed."""
     title = DUE_AT[target.phase] % {"at": _when(target.due, ticket.organization.region)}
     if ticket.breached(target.phase, now):
         late = duration_text(_minutes(now - target.due))

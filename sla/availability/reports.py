@@ -9,8 +9,9 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, QuerySet
 
+from accounts.models import Contract
 from core.exports import SafeWriter
 from core.replica import on_replica
 from tickets.models import SatisfactionRating, Ticket
@@ -48,47 +49,54 @@ def _median(values) -> datetime.timedelta | None:
     return datetime.timedelta(seconds=round(statistics.median(values)))
 
 
-def _count(row: ComplianceRow, ticket) -> None:
+def _count(row: ComplianceRow, ticket: Ticket) -> None:
     row.tickets += 1
     if ticket.excluded:
         return
-    if ticket.response_due_at and (ticket.first_response_at or ticket.response_breached):
-        if ticket.response_breached:
-            row.response_breached += 1
-        else:
-            row.response_met += 1
-    if ticket.resolution_due_at and (ticket.resolved_at or ticket.resolution_breached):
-        if ticket.resolution_breached:
-            row.resolution_breached += 1
-        else:
-            row.resolution_met += 1
+    _count_phase(row, "response", ticket.response_due_at, ticket.first_response_at, ticket)
+    _count_phase(row, "resolution", ticket.resolution_due_at, ticket.resolved_at, ticket)
     if ticket.first_response_at:
         row.response_times.append((ticket.first_response_at - ticket.received_at).total_seconds())
     if ticket.resolved_at and ticket.first_response_at:
         row.resolution_times.append((ticket.resolved_at - ticket.first_response_at).total_seconds())
 
 
-@on_replica
-def compliance(month: datetime.date, *, plan="", priority="", region="") -> list[ComplianceRow]:
-    """Tickets received in the month, grouped; credit days granted for the month's breaches."""
-    lo, hi = intervals.month_bounds(month)
-    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).select_related(
-        "organization__contract__plan"
-    )
+def _count_phase(
+    row: ComplianceRow,
+    phase: str,
+    due: datetime.datetime | None,
+    done: datetime.datetime | None,
+    ticket: Ticket,
+) -> None:
+    """A phase with a deadline counts once it is over: met, or breached (even if running)."""
+    breached = getattr(ticket, f"{phase}_breached")
+    if not due or not (done or breached):
+        return
+    name = f"{phase}_breached" if breached else f"{phase}_met"
+    setattr(row, name, getattr(row, name) + 1)
+
+
+def _filter_tickets(
+    tickets: QuerySet[Ticket], plan: str, priority: str, region: str
+) -> QuerySet[Ticket]:
     if plan:
         tickets = tickets.filter(organization__contract__plan__slug=plan)
     if priority:
         tickets = tickets.filter(priority=priority)
     if region:
         tickets = tickets.filter(organization__contract__region=region)
-    rows: dict[tuple, ComplianceRow] = {}
+    return tickets
 
-    def row_for(contract, prio):
-        key = (contract.plan.name if contract else "—", prio, contract.region if contract else "—")
-        return rows.setdefault(key, ComplianceRow(*key))
 
-    for ticket in tickets:
-        _count(row_for(getattr(ticket.organization, "contract", None), ticket.priority), ticket)
+def _granted(
+    month: datetime.date,
+    lo: datetime.datetime,
+    hi: datetime.datetime,
+    plan: str,
+    priority: str,
+    region: str,
+) -> QuerySet[ServiceCredit]:
+    """Credits granted for the month: its late resolutions' and its availability's."""
     granted = ServiceCredit.objects.filter(status=CreditStatus.GRANTED).filter(
         Q(kind=CreditKind.RESOLUTION, ticket__received_at__gte=lo, ticket__received_at__lt=hi)
         | Q(kind=CreditKind.AVAILABILITY, month=month)
@@ -99,7 +107,27 @@ def compliance(month: datetime.date, *, plan="", priority="", region="") -> list
         granted = granted.filter(organization__contract__region=region)
     if priority:
         granted = granted.filter(kind=CreditKind.RESOLUTION, ticket__priority=priority)
-    for credit in granted.select_related("ticket", "organization__contract__plan"):
+    return granted.select_related("ticket", "organization__contract__plan")
+
+
+@on_replica
+def compliance(
+    month: datetime.date, *, plan: str = "", priority: str = "", region: str = ""
+) -> list[ComplianceRow]:
+    """Tickets received in the month, grouped; credit days granted for the month's breaches."""
+    lo, hi = intervals.month_bounds(month)
+    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).select_related(
+        "organization__contract__plan"
+    )
+    rows: dict[tuple[str, str, str], ComplianceRow] = {}
+
+    def row_for(contract: Contract | None, prio: str) -> ComplianceRow:
+        key = (contract.plan.name if contract else "—", prio, contract.region if contract else "—")
+        return rows.setdefault(key, ComplianceRow(*key))
+
+    for ticket in _filter_tickets(tickets, plan, priority, region):
+        _count(row_for(getattr(ticket.organization, "contract", None), ticket.priority), ticket)
+    for credit in _granted(month, lo, hi, plan, priority, region):
         prio = credit.ticket.priority if credit.ticket_id else "availability"
         row_for(getattr(credit.organization, "contract", None), prio).credits_granted += credit.days
     return [rows[key] for key in sorted(rows)]
