@@ -49,9 +49,7 @@ class TicketEscalationsView(APIView):
     @extend_schema(responses=EscalationSerializer(many=True), operation_id="ticket_escalations")
     def get(self, request, reference):
         ticket = visible_ticket(request.user, reference)
-        events = ticket.escalations.all()
-        if not request.user.is_staff:
-            events = events.filter(level__gte=1)
+        events = ticket.escalations.seen_by(request.user)
         return Response(EscalationSerializer(events, many=True).data)
 
 

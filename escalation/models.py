@@ -1,6 +1,10 @@
 """Escalation data: rules per plan, the fired-escalation rows, the director and on-call shifts."""
 
+from typing import Self
+
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -8,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Contract, Region
 from sla.models import Phase
-from tickets.models import Priority
+from tickets.models import Priority, Ticket
 
 
 class Level(models.IntegerChoices):
@@ -98,13 +102,18 @@ class EscalationRule(models.Model):
         return ACTION_LEVEL[self.action]
 
 
-class EscalationEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Clients see their organization's escalations, never the internal warnings."""
-        from tickets.models import Ticket
+class EscalationEventQuerySet(models.QuerySet["EscalationEvent"]):
+    def seen_by(self, user: AbstractBaseUser | AnonymousUser) -> Self:
+        """What `user` may see of these escalations of tickets they can see: staff every row,
+        clients the levels, never the internal warnings (which name the assignee). The one
+        rule for the API, the portal's ticket page and visible_to()."""
+        if getattr(user, "is_staff", False):
+            return self
+        return self.filter(level__gte=Level.LEVEL1)
 
-        qs = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        return qs if user.is_staff else qs.filter(level__gte=1)
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> Self:
+        """Clients see their organization's escalations, never the internal warnings."""
+        return self.filter(ticket__in=Ticket.objects.visible_to(user)).seen_by(user)
 
 
 class EscalationEvent(models.Model):

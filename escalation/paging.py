@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from tickets.events import Notice, publish
 from tickets.models import Status
 
-from .models import PageRecord
+from .models import PageRecord, on_call_for
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,10 @@ def send_due_digests(now=None) -> int:
 def _send_digest(organization, tickets, now) -> None:
     """Recorded as a notice on the event stream: the notifications outbox sends it (template
     mail/oncall_digest, in the engineer's language), like the first page."""
-    from tickets.events import Notice, publish
-
-    from .models import on_call_for
-
-    region = getattr(getattr(organization, "contract", None), "region", None) or "GMT"
-    engineer = on_call_for(region, now)
+    region = organization.region
+    # An organization that lost its contract since the first page has no on-call line left:
+    # its digest goes to the support team.
+    engineer = on_call_for(region, now) if region is not None else None
     if engineer is not None and engineer.email:
         recipients = [(engineer.email, engineer)]
     else:

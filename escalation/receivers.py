@@ -1,16 +1,19 @@
 """The escalation app's hooks on ticket writes: set_next_check (the ticket_changing signal,
 before the save) and page_oncall (a consumer of the domain event stream, portal.apps)."""
 
+import datetime
 import logging
 from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Priority
+from sla.calendar_cache import calendar_for_region
+from tickets.models import Priority, Ticket
 
 from . import paging, rules
-from .models import EscalationEvent, Level
+from .models import EscalationEvent, Level, on_call_for
+from .notifications import send_oncall_mail
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +58,16 @@ def _page_after_commit(ticket, at) -> None:
         log.exception("on-call notice failed for ticket %s", ticket.pk)
 
 
-def _page(ticket, at):
-    from .models import on_call_for
-    from .notifications import send_oncall_mail
-
-    region = getattr(getattr(ticket.organization, "contract", None), "region", None) or "GMT"
-    if _calendar(region).is_business_time(at):
+def _page(ticket: Ticket, at: datetime.datetime) -> None:
+    region = ticket.organization.region
+    if region is None:
+        # No contract, no support region and no 24/7 line: nobody is paged; the new ticket
+        # reaches the support queue as every ticket does.
+        log.warning("P0 %s: its organization has no contract, nobody paged", ticket.pk)
+        return
+    if calendar_for_region(region).is_business_time(at):
         return
     with transaction.atomic():
         # Coalesced per organization (escalation.paging): later P0s join one digest.
         if paging.page_now(ticket, at):
             send_oncall_mail(ticket, on_call_for(region, at))
-
-
-def _calendar(region):
-    try:
-        from sla.engine import calendar_for_region
-    except ImportError:
-        from sla.calendars import region_calendar as calendar_for_region
-    return calendar_for_region(region)

@@ -5,8 +5,10 @@ request both notify through notify(), so an escalation reads the same whichever 
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +21,7 @@ from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, lock, save_change
 
 from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Level, Trigger
+from .notifications import send_event_mail
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +151,30 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     return event
 
 
-def notify(events) -> int:
+@shared_task(name="escalation.tasks.notify_events")
+def notify_events(ids: list[int]) -> int:
+    """Record the notices of these escalation events if not yet done (queued by the sweep
+    after its commit). Safe to run twice (acks_late retries, two sweeps): rows are locked and
+    an event with notified_at is skipped."""
+    with transaction.atomic():
+        events = list(
+            EscalationEvent.objects.filter(pk__in=ids, notified_at__isnull=True)
+            .select_related(
+                "ticket__assignee",
+                "ticket__organization__contract__support_manager",
+                "ticket__organization__contract__account_manager",
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("ticket_id", "level")
+        )
+        return notify(events)
+
+
+def notify(events: Iterable[EscalationEvent]) -> int:
     """Record the notice of each event not yet notified (its contact, the assignee as a
     watcher) in the notification outbox. Idempotent per event: notified_at is set in the
     transaction that records the notices. The event stream's consumer usually did it already,
     in the escalation's own transaction; this catches events written without it."""
-    from .notifications import send_event_mail
-
     sent = 0
     now = timezone.now()
     for event in events:

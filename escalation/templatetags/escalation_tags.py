@@ -14,10 +14,7 @@ register = template.Library()
 @register.simple_tag
 def ticket_escalations(ticket, user):
     """The history shown on the ticket page (one query); warnings only for staff."""
-    events = ticket.escalations.all()
-    if not getattr(user, "is_staff", False):
-        events = events.filter(level__gte=1)
-    return list(events)
+    return list(ticket.escalations.seen_by(user))
 
 
 @register.filter

@@ -1,5 +1,9 @@
 """The monthly SLA statement as a PDF (reportlab): a running header, "page x of y", column
-widths that fit A4 landscape, and every text a user typed escaped (Paragraph reads markup)."""
+widths that fit A4 landscape, and every text a user typed escaped (Paragraph reads markup).
+
+reportlab is imported inside the functions that draw: loading it costs every process (web,
+worker, beat) start-up time and memory, and only a PDF download or the monthly mail needs it.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import services, statement
+from . import services, statement_mail
 
 
 @shared_task(name="availability.expire_credits")
@@ -21,4 +21,4 @@ def close_previous_month():
 @shared_task(name="availability.send_statements")
 def send_statements():
     """On the first business day of the month, email last month's statement (once per org)."""
-    return statement.send_due_statements(timezone.now())
+    return statement_mail.send_due_statements(timezone.now())

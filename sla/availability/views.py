@@ -12,6 +12,7 @@ from core.errors import ServiceError
 
 from . import charts, services, statement
 from .models import CreditStatus, PlannedInterruption, ServiceCredit
+from .statement_pdf import render_pdf
 
 HISTORY_MONTHS = 12
 
@@ -111,6 +112,6 @@ def statement_html(request, month):
 @login_required
 def statement_pdf(request, month):
     data = _statement(request, month)
-    response = HttpResponse(statement.render_pdf(data), content_type="application/pdf")
+    response = HttpResponse(render_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="sla-statement-{month}.pdf"'
     return response
