@@ -1,6 +1,7 @@
 """Escalation data: rules per plan, the fired-escalation rows, the director and on-call shifts."""
 
-from typing import Self
+import datetime
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -10,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Contract, Region
+from accounts.models import Contract, Region, User
 from sla.models import Phase
 from tickets.models import Priority, Ticket
 
@@ -93,13 +94,13 @@ class EscalationRule(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         scope = self.priority or _("all priorities")
         return f"{self.plan} · {scope} · {self.percent}% → {self.get_action_display()}"
 
     @property
-    def level(self) -> int:
-        return ACTION_LEVEL[self.action]
+    def level(self) -> Level:
+        return ACTION_LEVEL[Action(self.action)]
 
 
 class EscalationEventQuerySet(models.QuerySet["EscalationEvent"]):
@@ -174,7 +175,7 @@ class EscalationEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.ticket_id} level {self.level} ({self.trigger})"
 
     @property
@@ -195,10 +196,10 @@ class Director(models.Model):
         verbose_name_plural = _("Worldwide Support Director")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="director_singleton")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
 
@@ -208,8 +209,8 @@ class Director(models.Model):
         return director
 
 
-class OnCallShiftQuerySet(models.QuerySet):
-    def at(self, moment):
+class OnCallShiftQuerySet(models.QuerySet["OnCallShift"]):
+    def at(self, moment: datetime.datetime) -> Self:
         return self.filter(starts_at__lte=moment, ends_at__gt=moment)
 
 
@@ -237,12 +238,12 @@ class OnCallShift(models.Model):
         ]
         indexes = [models.Index(fields=["region", "starts_at"], name="oncall_region_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         span = f"{self.starts_at:%Y-%m-%d %H:%M} → {self.ends_at:%Y-%m-%d %H:%M}"
         return f"{self.region}: {self.engineer} {span}"
 
 
-def on_call_for(region, at):
+def on_call_for(region: str, at: datetime.datetime) -> User | None:
     """The staff user on call for `region` at `at`, or None (latest-starting shift wins)."""
     shift = (
         OnCallShift.objects.at(at)
@@ -290,5 +291,5 @@ class PageRecord(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{'page' if self.paged else 'digest'} {self.ticket_id} at {self.at:%Y-%m-%d %H:%M}"

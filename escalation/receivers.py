@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sla.calendar_cache import calendar_for_region
 from tickets.models import Priority, Ticket
+from tickets.services import TicketChange
 
 from . import paging, rules
 from .models import EscalationEvent, Level, on_call_for
@@ -18,11 +19,11 @@ from .notifications import send_oncall_mail
 log = logging.getLogger(__name__)
 
 
-def _warned(ticket, phase) -> bool:
+def _warned(ticket: Ticket, phase: str) -> bool:
     return EscalationEvent.objects.filter(ticket=ticket, level=Level.WARNING, phase=phase).exists()
 
 
-def set_next_check(sender, change, **kwargs):
+def set_next_check(sender: object, change: TicketChange, **kwargs: object) -> None:
     """ticket_changing: keep next_check_at — what escalation.sweep selects on — current.
 
     Runs after the SLA engine recomputed the deadlines on the instance; costs no query except
@@ -34,16 +35,16 @@ def set_next_check(sender, change, **kwargs):
         change.fields.add("next_check_at")
 
 
-def page_oncall(changes: list) -> None:
+def page_oncall(changes: list[object]) -> None:
     """Consumer of the domain event stream (portal.apps): a P0 received or re-classified
     outside business hours goes to the engineer on call at once, once the change commits."""
     for change in changes:
-        if _pages(change):
+        if isinstance(change, TicketChange) and _pages(change):
             transaction.on_commit(partial(_page_after_commit, change.ticket, change.at))
 
 
-def _pages(change) -> bool:
-    reason = getattr(change, "reason", None)
+def _pages(change: TicketChange) -> bool:
+    reason = change.reason
     if reason not in ("opened", "triage") or change.ticket.priority != Priority.P0:
         return False
     if reason == "triage" and "priority" not in change.fields:
@@ -51,7 +52,7 @@ def _pages(change) -> bool:
     return not change.ticket.excluded and change.ticket.is_active
 
 
-def _page_after_commit(ticket, at) -> None:
+def _page_after_commit(ticket: Ticket, at: datetime.datetime) -> None:
     try:
         _page(ticket, at)
     except Exception:  # noqa: BLE001 - the ticket is saved; paging must not fail the request

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sla.targets import SlaTarget, current_target
 from tickets.models import Ticket
 
-from .models import ACTION_LEVEL, EscalationRule, Level
+from .models import ACTION_LEVEL, Action, EscalationRule, Level
 
 # A plan's rules are read on every ticket change and every sweep batch: keep them in process.
 # Saving or deleting a rule clears this process's cache (signals in escalation.apps); other
@@ -66,7 +66,7 @@ def _load_plan_rules(plan_id: int) -> PlanRules:
     for priority, percent, action in EscalationRule.objects.filter(plan_id=plan_id).values_list(
         "priority", "percent", "action"
     ):
-        by_priority.setdefault(priority, []).append(Rule(percent, ACTION_LEVEL[action]))
+        by_priority.setdefault(priority, []).append(Rule(percent, ACTION_LEVEL[Action(action)]))
     return {key: tuple(sorted(rules)) for key, rules in by_priority.items()}
 
 

@@ -4,6 +4,7 @@ The portal view, the API view and the admin call request_escalation(); the sweep
 request both notify through notify(), so an escalation reads the same whichever fired it.
 """
 
+import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Contract, User
 from core.errors import Conflict, ServiceError
 from sla.models import Phase
 from tickets.models import Ticket, TicketEvent
@@ -59,13 +60,23 @@ def contact_for(level: int, ticket: Ticket, director: Director | None = None) ->
 def _person_for(level: int, ticket: Ticket) -> User | None:
     if level == Level.WARNING:
         return ticket.assignee
-    contract = getattr(ticket.organization, "contract", None)
+    contract: Contract | None = getattr(ticket.organization, "contract", None)
     if contract is None:
         return None
     return contract.support_manager if level == Level.LEVEL1 else contract.account_manager
 
 
-def new_event(ticket, *, level, phase, trigger, reason, at, director=None, requested_by=None):
+def new_event(
+    ticket: Ticket,
+    *,
+    level: int,
+    phase: str,
+    trigger: str,
+    reason: str,
+    at: datetime.datetime,
+    director: Director | None = None,
+    requested_by: User | None = None,
+) -> EscalationEvent:
     contact = contact_for(level, ticket, director)
     return EscalationEvent(
         ticket=ticket,
@@ -82,7 +93,7 @@ def new_event(ticket, *, level, phase, trigger, reason, at, director=None, reque
     )
 
 
-def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
+def timeline_event(event: EscalationEvent, actor: User | None = None) -> TicketEvent:
     """The ticket's audit/timeline row for an escalation: public for levels, internal for
     warnings (which name the assignee)."""
     if event.level == Level.WARNING:
@@ -114,7 +125,7 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
 
 
 @transaction.atomic
-def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
+def request_escalation(ticket: Ticket, user: User, reason: str) -> EscalationEvent:
     """A client (own organization) or staff moves the ticket one level up and that level's
     contact is told. Above level 3 → Conflict (409), nothing changes."""
     reason = (reason or "").strip()
@@ -142,7 +153,7 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     change = TicketChange(ticket, user, "escalation", now)
     ticket.escalation_level = level
     change.fields.add("escalation_level")
-    row = timeline_event(event, actor=user if getattr(user, "pk", None) else None)
+    row = timeline_event(event, actor=user if user.pk else None)
     change.events.append(row)
     change.context["escalations"] = [event]  # for the event consumers (notifications)
     # The receiver in escalation.apps recomputes next_check_at for the new level.

@@ -17,11 +17,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import bulk_update
-from sla.targets import SlaTarget
+from sla.targets import SlaTarget, current_target
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, record
 
 from . import rules as R
+from .inserts import insert_events, insert_timeline
 from .models import Director, EscalationEvent, Level, Trigger
 from .services import new_event, notify_events, timeline_event
 
@@ -46,9 +47,9 @@ class SweepResult:
     breaches: int = 0
     errors: int = 0
     notifications_queued: int = 0
-    event_ids: list = field(default_factory=list, repr=False)
+    event_ids: list[int] = field(default_factory=list, repr=False)
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         return {
             "batches": self.batches,
             "tickets": self.tickets,
@@ -59,7 +60,7 @@ class SweepResult:
             "notifications_queued": self.notifications_queued,
         }
 
-    def __str__(self):
+    def __str__(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.counts().items())
 
 
@@ -113,7 +114,7 @@ def queue_notifications(ids: list[int]) -> None:
     notify_events.delay(ids)
 
 
-def _lock_due(now, batch_size) -> list[Ticket]:
+def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
     """Step 1: lock the due ids (index only, no join: the common "nothing due" case costs one
     small query), then read those rows with their contract and contacts in a second one."""
     ids = list(
@@ -137,7 +138,9 @@ def _lock_due(now, batch_size) -> list[Ticket]:
     )
 
 
-def _process(tickets, now, director, result) -> list[int]:
+def _process(
+    tickets: list[Ticket], now: datetime.datetime, director: Director, result: SweepResult
+) -> list[int]:
     result.tickets += len(tickets)
     ids = [t.pk for t in tickets]
     warned = set(
@@ -145,7 +148,8 @@ def _process(tickets, now, director, result) -> list[int]:
             "ticket_id", "phase"
         )
     )
-    events, timeline = [], []
+    events: list[EscalationEvent] = []
+    timeline: list[TicketEvent] = []
     for ticket in tickets:
         try:
             fired = _evaluate(ticket, now, warned, director, result, timeline)
@@ -156,9 +160,9 @@ def _process(tickets, now, director, result) -> list[int]:
             continue
         events.extend(fired)
         timeline.extend(timeline_event(e) for e in fired)
-    new_ids = _insert_events(events) if events else []
+    new_ids = insert_events(events) if events else []
     if timeline:
-        record(_changes(tickets, timeline, events, now), insert=_insert_timeline)
+        record(_changes(tickets, timeline, events, now), insert=insert_timeline)
     written_at = timezone.now()  # the row's write time, even when sweeping "as of" --now
     for ticket in tickets:
         ticket.updated_at = written_at
@@ -173,7 +177,12 @@ def _process(tickets, now, director, result) -> list[int]:
     return new_ids
 
 
-def _changes(tickets, timeline, events, now) -> list[TicketChange]:
+def _changes(
+    tickets: list[Ticket],
+    timeline: list[TicketEvent],
+    events: list[EscalationEvent],
+    now: datetime.datetime,
+) -> list[TicketChange]:
     """The batch's timeline rows as one change per ticket, for services.record(): the audit
     rows, and the escalations really inserted (pk set) for the event consumers."""
     by_pk = {t.pk: TicketChange(t, None, "sweep", now) for t in tickets}
@@ -186,90 +195,6 @@ def _changes(tickets, timeline, events, now) -> list[TicketChange]:
     return [change for change in by_pk.values() if change.events]
 
 
-EVENT_FIELDS = (
-    "ticket",
-    "level",
-    "phase",
-    "trigger",
-    "reason",
-    "fired_at",
-    "role",
-    "contact_name",
-    "contact_email",
-    "contact_missing",
-)
-TIMELINE_FIELDS = (
-    "ticket",
-    "at",
-    "actor",
-    "kind",
-    "action",
-    "field",
-    "old_value",
-    "new_value",
-    "note",
-    "params",
-    "public",
-)
-
-
-def _insert_events(events) -> list[int] | None:
-    """Step 4's insert; a row the unique constraints refuse is skipped, not an error.
-
-    On PostgreSQL ON CONFLICT DO NOTHING RETURNING id also hands back the ids of the rows
-    actually inserted (only those are notified). Elsewhere bulk_create(ignore_conflicts=True)
-    and None: the caller reads the ids back."""
-    if connection.vendor != "postgresql":
-        EscalationEvent.objects.bulk_create(events, ignore_conflicts=True)
-        return None
-    rows = _pg_insert(
-        EscalationEvent,
-        events,
-        EVENT_FIELDS,
-        constants={"notified_to": "'[]'::jsonb"},
-        tail="ON CONFLICT DO NOTHING RETURNING id, ticket_id, level",
-    )
-    ids = {(ticket_id, level): pk for pk, ticket_id, level in rows}
-    for event in events:
-        event.pk = ids.get((event.ticket_id, event.level))
-    return [row[0] for row in rows]
-
-
-def _insert_timeline(rows) -> None:
-    if connection.vendor != "postgresql":
-        TicketEvent.objects.bulk_create(rows)
-    else:
-        _pg_insert(TicketEvent, rows, TIMELINE_FIELDS)
-
-
-def _pg_insert(model, objs, names, *, constants=None, tail=""):
-    """INSERT … SELECT FROM unnest(one array per column): one statement and one parameter
-    per column whatever the row count, and none of bulk_create's per-value Python work."""
-    qn = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    constants = constants or {}
-    columns = ", ".join(qn(f.column) for f in fields)
-    columns += "".join(f", {qn(name)}" for name in constants)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    extra = "".join(f", {value}" for value in constants.values())
-    # Only identifiers and types from the model's metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
-    )
-    params = [_column(f, objs) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if "RETURNING" in tail else None
-
-
-def _column(field, objs) -> list:
-    values = [getattr(obj, field.attname) for obj in objs]
-    if field.get_internal_type() == "JSONField":  # psycopg needs its Jsonb wrapper
-        values = [field.get_db_prep_save(v, connection) for v in values]
-    return values
-
-
 WRITTEN = (
     "escalation_level",
     "response_breached_at",
@@ -279,7 +204,7 @@ WRITTEN = (
 )
 
 
-def _write_tickets(tickets) -> None:
+def _write_tickets(tickets: list[Ticket]) -> None:
     """Step 4's single write: one UPDATE for the batch (core.db.bulk_update)."""
     bulk_update(Ticket, tickets, WRITTEN)
 
@@ -295,7 +220,7 @@ def _evaluate(
     """Steps 2–4 for one ticket, on the instance; returns the events to insert."""
     if not _still_due(ticket, now):
         return []
-    target = R.current_target(ticket)
+    target = current_target(ticket)
     if target is None:  # no clock runs any more: nothing to check until the ticket changes
         ticket.next_check_at = None
         return []

@@ -99,7 +99,7 @@ class BusinessCalendar:
 
     # The lazily built table lives in the instance __dict__ (not a dataclass
     # field: it takes no part in eq/hash/repr); never pickle it.
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop(_CACHE_ATTR, None)
         return state
@@ -279,7 +279,8 @@ def _extend(calendar: BusinessCalendar, table: _Table, backward: bool) -> _Table
 
 def _cached_table(calendar: BusinessCalendar, t: datetime) -> _Table:
     try:
-        return calendar.__dict__[_CACHE_ATTR]
+        table: _Table = calendar.__dict__[_CACHE_ATTR]
+        return table
     except KeyError:
         return _initial_table(calendar, t)
 
@@ -353,7 +354,8 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, duration: tim
         if j >= n:
             table = _extend(calendar, table, backward=False)
             continue
-        return closes[j] - (cum_end[j] - target)
+        moment: datetime = closes[j] - (cum_end[j] - target)
+        return moment
 
 
 def _position(table: _Table, t: datetime) -> timedelta:

@@ -157,7 +157,10 @@ def on_ticket_changing(sender: object, change: TicketChange, **kwargs: object) -
     )
     change.fields.update(changed_fields(ticket, before))
     for action, note, params in events:
-        change.event(action, note=note, params=params, public=True, kind=TicketEvent.Kind.SLA)
+        # TicketChange.event is not annotated yet (tickets is typed separately).
+        change.event(  # type: ignore[no-untyped-call]
+            action, note=note, params=params, public=True, kind=TicketEvent.Kind.SLA
+        )
 
 
 def _target_and_calendar(

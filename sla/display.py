@@ -74,13 +74,13 @@ def _minutes(duration: datetime.timedelta) -> int:
     return int(duration.total_seconds() // 60)
 
 
-def _when(value, region) -> str:
+def _when(value: datetime.datetime, region: str | None) -> str:
     """A deadline in the ticket's region, worded in the active language."""
     with timezone.override(ZoneInfo(region_timezone(region))):
         return moment(value)
 
 
-def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:
+def sla_status(ticket: Ticket, now: datetime.datetime | None = None) -> SlaStatus:
     """The SLA state of a ticket as one badge: its state, text and a title with the deadline,
     in the active language."""
     now = now or timezone.now()
@@ -112,13 +112,13 @@ def _running(ticket: Ticket, target: SlaTarget, now: datetime.datetime) -> SlaSt
     return SlaStatus(Badge.WARN if warn else Badge.OK, text, title)
 
 
-def _no_target(ticket) -> SlaStatus:
+def _no_target(ticket: Ticket) -> SlaStatus:
     if ticket.priority == Priority.P3:
         return SlaStatus(Badge.NONE, str(_("no target (P3)")))
     return SlaStatus(Badge.NONE, str(_("no SLA")))
 
 
-def _finished(ticket) -> SlaStatus:
+def _finished(ticket: Ticket) -> SlaStatus:
     """Resolved or closed: met, or which deadline was missed and by how much."""
     if ticket.response_due_at is None and ticket.resolution_due_at is None:
         return _no_target(ticket)
@@ -126,7 +126,7 @@ def _finished(ticket) -> SlaStatus:
         ("resolution", ticket.resolution_due_at, ticket.resolved_at),
         ("response", ticket.response_due_at, ticket.first_response_at),
     ):
-        if done is not None and ticket.breached(phase, done):
+        if done is not None and due is not None and ticket.breached(phase, done):
             late = duration_text(_minutes(done - due))
             return SlaStatus(Badge.BREACHED, MISSED[phase] % {"late": late})
     return SlaStatus(Badge.OK, str(_("met")))

@@ -125,4 +125,5 @@ def _recomputed_event(ticket: Ticket, moved: list[str], now: datetime.datetime) 
 
 
 def count_active(region: str) -> int:
-    return Ticket.objects.active().filter(organization__contract__region=region).count()
+    count: int = Ticket.objects.active().filter(organization__contract__region=region).count()
+    return count

@@ -4,12 +4,14 @@ granted or refused by staff, expired when unclaimed."""
 from __future__ import annotations
 
 import datetime
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Contract, Organization
+from accounts.models import Contract, Organization, User
 from core.errors import Conflict, ServiceError
 from tickets import events
 from tickets.models import Priority, Ticket
@@ -21,7 +23,15 @@ from .models import CLAIM_WINDOW, ContractChange, CreditKind, CreditStatus, Serv
 CREDIT_PRIORITIES = (Priority.P0, Priority.P1, Priority.P2)
 
 
-def ticket_earns_credit(ticket) -> bool:
+class Decision(Protocol):
+    """A staff decision on a claim: grant() or refuse()."""
+
+    def __call__(
+        self, credit: ServiceCredit, *, actor: User | None, note: str = ""
+    ) -> ServiceCredit: ...
+
+
+def ticket_earns_credit(ticket: Ticket) -> bool:
     resolved = ticket.resolved_at
     return bool(
         ticket.priority in CREDIT_PRIORITIES
@@ -31,7 +41,7 @@ def ticket_earns_credit(ticket) -> bool:
 
 
 @transaction.atomic
-def sync_resolution_credit(ticket) -> ServiceCredit | None:
+def sync_resolution_credit(ticket: Ticket) -> ServiceCredit | None:
     """Create or refresh the ticket's resolution credit. Idempotent; one credit per ticket.
 
     1. An open credit follows the ticket's latest resolution: resolved again later (after a
@@ -42,45 +52,50 @@ def sync_resolution_credit(ticket) -> ServiceCredit | None:
     """
     ticket = Ticket.objects.select_related("organization").get(pk=ticket.pk)
     credit = ServiceCredit.objects.select_for_update().filter(ticket=ticket).first()
-    if not ticket_earns_credit(ticket):
+    due, resolved = ticket.resolution_due_at, ticket.resolved_at
+    if not ticket_earns_credit(ticket) or due is None or resolved is None:
         if credit and credit.status == CreditStatus.OPEN and _no_longer_qualifies(ticket):
             _decide(credit, CreditStatus.REFUSED, None, _("The ticket no longer earns a credit."))
         return credit
-    days = intervals.resolution_credits(ticket.resolution_due_at, ticket.resolved_at)
     values = {
-        "days": days,
-        "breach_at": ticket.resolved_at,
-        "claim_deadline": ticket.resolved_at + CLAIM_WINDOW,
+        "days": intervals.resolution_credits(due, resolved),
+        "breach_at": resolved,
+        "claim_deadline": resolved + CLAIM_WINDOW,
     }
     if credit is None:
         return _create_credit(
             organization=ticket.organization, kind=CreditKind.RESOLUTION, ticket=ticket, **values
         )
     if credit.status == CreditStatus.OPEN or _auto_refused(credit):
-        for name, value in values.items():
-            setattr(credit, name, value)
-        credit.status = CreditStatus.OPEN
-        credit.decided_at = credit.decided_by = None
-        credit.decision_note = ""
-        credit.save(update_fields=[*values, "status", "decided_at", "decided_by", "decision_note"])
+        _reopen(credit, values)
     return credit
 
 
-def _no_longer_qualifies(ticket) -> bool:
+def _reopen(credit: ServiceCredit, values: dict[str, Any]) -> None:
+    """An open (or automatically refused) credit follows the ticket's latest resolution."""
+    for name, value in values.items():
+        setattr(credit, name, value)
+    credit.status = CreditStatus.OPEN
+    credit.decided_at = credit.decided_by = None
+    credit.decision_note = ""
+    credit.save(update_fields=[*values, "status", "decided_at", "decided_by", "decision_note"])
+
+
+def _no_longer_qualifies(ticket: Ticket) -> bool:
     # A reopened ticket (no resolved_at) keeps its credit open until it is resolved again.
     return ticket.excluded or ticket.priority not in CREDIT_PRIORITIES
 
 
-def _auto_refused(credit) -> bool:
+def _auto_refused(credit: ServiceCredit) -> bool:
     return credit.status == CreditStatus.REFUSED and credit.decided_by_id is None
 
 
-def _publish(credit, action, actor=None) -> None:
+def _publish(credit: ServiceCredit, action: str, actor: User | None = None) -> None:
     """The credit's domain event (tickets.events): notifications and webhooks read it."""
     events.publish([events.CreditChange(credit, action, actor)])
 
 
-def _create_credit(**values) -> ServiceCredit:
+def _create_credit(**values: Any) -> ServiceCredit:
     try:
         with transaction.atomic():
             credit = ServiceCredit.objects.create(**values)
@@ -100,14 +115,14 @@ def _create_credit(**values) -> ServiceCredit:
         return ServiceCredit.objects.get(**lookup)
 
 
-def organizations_under_contract(month: datetime.date):
+def organizations_under_contract(month: datetime.date) -> QuerySet[Organization]:
     last_day = intervals.month_bounds(month)[1].date() - datetime.timedelta(days=1)
     return Organization.objects.filter(
         contract__start_date__lte=last_day, contract__end_date__gte=month
     ).order_by("pk")
 
 
-def close_month(month: datetime.date, now=None) -> list[ServiceCredit]:
+def close_month(month: datetime.date, now: datetime.datetime | None = None) -> list[ServiceCredit]:
     """Create the month's availability credits. Idempotent: a second run changes nothing.
 
     Runs only once the month is over; the breach is established at the month's end, so
@@ -142,7 +157,7 @@ def close_month(month: datetime.date, now=None) -> list[ServiceCredit]:
 # -- credits: claim, decide, expire --------------------------------------------------------
 
 
-def _window_closed(credit) -> ServiceError:
+def _window_closed(credit: ServiceCredit) -> ServiceError:
     deadline = timezone.localtime(credit.claim_deadline, datetime.UTC)
     return ServiceError(
         _("The 30-day claim window closed on %(date)s.")
@@ -152,7 +167,9 @@ def _window_closed(credit) -> ServiceError:
 
 
 @transaction.atomic
-def claim(credit, *, user, now=None) -> ServiceCredit:
+def claim(
+    credit: ServiceCredit, *, user: User, now: datetime.datetime | None = None
+) -> ServiceCredit:
     """The client's written claim. Accepted while now <= claim_deadline (day 30 included)."""
     now = now or timezone.now()
     credit = ServiceCredit.objects.select_for_update().get(pk=credit.pk)
@@ -170,16 +187,19 @@ def claim(credit, *, user, now=None) -> ServiceCredit:
     return credit
 
 
-def _decide(credit, status, actor, note):
+def _decide(credit: ServiceCredit, status: str, actor: User | None, note: str) -> datetime.datetime:
+    """Record the decision; returns its time."""
+    decided_at = timezone.now()
     credit.status = status
-    credit.decided_at = timezone.now()
+    credit.decided_at = decided_at
     credit.decided_by = actor
     credit.decision_note = note or ""
     credit.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
     _publish(credit, status, actor)
+    return decided_at
 
 
-def _lock_claimed(credit) -> ServiceCredit:
+def _lock_claimed(credit: ServiceCredit) -> ServiceCredit:
     credit = ServiceCredit.objects.select_for_update().get(pk=credit.pk)
     if credit.status != CreditStatus.CLAIMED:
         raise Conflict(
@@ -191,14 +211,14 @@ def _lock_claimed(credit) -> ServiceCredit:
 
 
 @transaction.atomic
-def grant(credit, *, actor, note="") -> ServiceCredit:
+def grant(credit: ServiceCredit, *, actor: User | None, note: str = "") -> ServiceCredit:
     """Grant a claim: the contract's end date moves by the credit's days, recorded."""
     credit = _lock_claimed(credit)
     contract = Contract.objects.select_for_update().get(organization_id=credit.organization_id)
     old_end = contract.end_date
     contract.end_date = old_end + datetime.timedelta(days=credit.days)
     contract.save(update_fields=["end_date"])
-    _decide(credit, CreditStatus.GRANTED, actor, note)
+    decided_at = _decide(credit, CreditStatus.GRANTED, actor, note)
     ContractChange.objects.create(
         contract=contract,
         credit=credit,
@@ -206,19 +226,19 @@ def grant(credit, *, actor, note="") -> ServiceCredit:
         new_end_date=contract.end_date,
         reason=f"{credit.get_kind_display()} {credit.subject}: +{credit.days} d",
         actor=actor,
-        at=credit.decided_at,
+        at=decided_at,
     )
     return credit
 
 
 @transaction.atomic
-def refuse(credit, *, actor, note="") -> ServiceCredit:
+def refuse(credit: ServiceCredit, *, actor: User | None, note: str = "") -> ServiceCredit:
     credit = _lock_claimed(credit)
     _decide(credit, CreditStatus.REFUSED, actor, note)
     return credit
 
 
-def expire_credits(now=None, batch=500) -> int:
+def expire_credits(now: datetime.datetime | None = None, batch: int = 500) -> int:
     """Open credits past their claim deadline become expired. Safe to run twice or in parallel.
 
     Reads the partial index credit_open_deadline_idx; each row flips with a compare-and-swap

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Organization
 from core.errors import ServiceError
 from core.replica import on_replica
 
@@ -32,7 +34,7 @@ def parse_month(value: str | None, *, field: str = "month") -> datetime.date:
     return datetime.date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def current_month(now=None) -> datetime.date:
+def current_month(now: datetime.datetime | None = None) -> datetime.date:
     now = (now or timezone.now()).astimezone(datetime.UTC)
     return datetime.date(now.year, now.month, 1)
 
@@ -45,7 +47,7 @@ def next_month(month: datetime.date) -> datetime.date:
     return (month + datetime.timedelta(days=32)).replace(day=1)
 
 
-def last_months(count: int, now=None) -> list[datetime.date]:
+def last_months(count: int, now: datetime.datetime | None = None) -> list[datetime.date]:
     """The `count` months ending with the current one, oldest first."""
     months = [current_month(now)]
     while len(months) < count:
@@ -56,7 +58,9 @@ def last_months(count: int, now=None) -> list[datetime.date]:
 # -- availability --------------------------------------------------------------------------
 
 
-def unavailability_intervals(organization, lo, hi) -> list[intervals.Interval]:
+def unavailability_intervals(
+    organization: Organization | None, lo: datetime.datetime, hi: datetime.datetime
+) -> list[intervals.Interval]:
     """Maintenance windows, planned interruptions announced in advance, force majeure."""
     periods = []
     for window in MaintenanceWindow.objects.affecting(organization).filter(active=True):
@@ -71,14 +75,21 @@ def unavailability_intervals(organization, lo, hi) -> list[intervals.Interval]:
     return intervals.merge(periods)
 
 
-def incident_intervals(organization, lo, hi, now) -> list[intervals.Interval]:
+def incident_intervals(
+    organization: Organization | None,
+    lo: datetime.datetime,
+    hi: datetime.datetime,
+    now: datetime.datetime,
+) -> list[intervals.Interval]:
     """Incidents overlapping [lo, hi); `organization=None` means all-organization ones only."""
     qs = Incident.objects.affecting(organization).filter(started_at__lt=hi)
     qs = qs.exclude(ended_at__lte=lo)
     return intervals.merge(i.interval(now) for i in qs)
 
 
-def month_figures(organization, month: datetime.date, now=None) -> intervals.MonthFigures:
+def month_figures(
+    organization: Organization | None, month: datetime.date, now: datetime.datetime | None = None
+) -> intervals.MonthFigures:
     """The month's availability for one organization (None: incidents affecting everyone).
 
     A future month is refused; the current month is measured from its start up to now.
@@ -95,8 +106,11 @@ def month_figures(organization, month: datetime.date, now=None) -> intervals.Mon
     )
 
 
-@on_replica
-def availability_report(organization, month: datetime.date, now=None) -> dict:
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def availability_report(
+    organization: Organization | None, month: datetime.date, now: datetime.datetime | None = None
+) -> dict[str, Any]:
     """The API's availability body (SPEC section 6 field names)."""
     figures = month_figures(organization, month, now)
     return {
@@ -110,8 +124,11 @@ def availability_report(organization, month: datetime.date, now=None) -> dict:
     }
 
 
-@on_replica
-def availability_history(organization, count: int, now=None) -> list[dict]:
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def availability_history(
+    organization: Organization | None, count: int, now: datetime.datetime | None = None
+) -> list[dict[str, Any]]:
     """The last `count` months (current one measured to now), oldest first, in 4 queries."""
     now = now or timezone.now()
     months = last_months(count, now)
@@ -135,7 +152,9 @@ def availability_history(organization, count: int, now=None) -> list[dict]:
     return rows
 
 
-def open_incidents(organization, now=None):
+def open_incidents(
+    organization: Organization | None, now: datetime.datetime | None = None
+) -> list[Incident]:
     now = now or timezone.now()
     return list(
         Incident.objects.affecting(organization)
@@ -144,7 +163,9 @@ def open_incidents(organization, now=None):
     )
 
 
-def upcoming_maintenance(organization, now=None, count=4) -> list[intervals.Interval]:
+def upcoming_maintenance(
+    organization: Organization | None, now: datetime.datetime | None = None, count: int = 4
+) -> list[intervals.Interval]:
     """The next `count` weekly maintenance windows (the current one included)."""
     now = now or timezone.now()
     periods = []

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Organization, User
 from core.errors import ServiceError
 
 from .models import Incident, IncidentRevision
@@ -26,8 +29,9 @@ def check_incident_times(
     started_at: datetime.datetime | None,
     ended_at: datetime.datetime | None,
     now: datetime.datetime | None = None,
-) -> None:
-    """Refuse an incident's times outside the bounds above (ServiceError naming the field)."""
+) -> datetime.datetime:
+    """Refuse an incident's times outside the bounds above (ServiceError naming the field);
+    returns the start, known to be set."""
     now = now or timezone.now()
     if started_at is None:
         raise ServiceError(_("This field is required."), field="started_at")
@@ -40,6 +44,7 @@ def check_incident_times(
         _check_still_open(started_at, now)
     else:
         _check_end(started_at, ended_at, now)
+    return started_at
 
 
 def _check_still_open(started_at: datetime.datetime, now: datetime.datetime) -> None:
@@ -63,10 +68,10 @@ def _check_end(
         )
 
 
-def _snapshot(incident) -> dict:
-    values = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
-    values = {
-        k: v.isoformat() if isinstance(v, datetime.datetime) else v for k, v in values.items()
+def _snapshot(incident: Incident) -> dict[str, Any]:
+    raw = {name: getattr(incident, name) for name in INCIDENT_FIELDS}
+    values: dict[str, Any] = {
+        k: v.isoformat() if isinstance(v, datetime.datetime) else v for k, v in raw.items()
     }
     if incident.pk:
         values["organizations"] = sorted(incident.organizations.values_list("pk", flat=True))
@@ -74,9 +79,16 @@ def _snapshot(incident) -> dict:
 
 
 @transaction.atomic
-def record_incident(*, actor, started_at, summary, ended_at=None, organizations=()) -> Incident:
+def record_incident(
+    *,
+    actor: User | None,
+    started_at: datetime.datetime | None,
+    summary: str,
+    ended_at: datetime.datetime | None = None,
+    organizations: Iterable[Organization | int] = (),
+) -> Incident:
     now = timezone.now()
-    check_incident_times(started_at, ended_at, now)
+    started_at = check_incident_times(started_at, ended_at, now)
     if not (summary or "").strip():
         raise ServiceError(_("Describe the incident."), field="summary")
     incident = Incident.objects.create(
@@ -95,7 +107,13 @@ def record_incident(*, actor, started_at, summary, ended_at=None, organizations=
 
 
 @transaction.atomic
-def update_incident(incident, *, actor, organizations=None, **values) -> Incident:
+def update_incident(
+    incident: Incident,
+    *,
+    actor: User | None,
+    organizations: Iterable[Organization | int] | None = None,
+    **values: Any,
+) -> Incident:
     """Edit an incident; one revision row with the fields before and after."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     before = _snapshot(incident)

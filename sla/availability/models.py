@@ -6,18 +6,24 @@ data plus small methods that derive from the row itself.
 """
 
 import datetime
+from typing import Self, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization, User
 from tickets.models import format_reference
 
+_M = TypeVar("_M", bound=models.Model)
 
-class OrgScopedQuerySet(models.QuerySet):
-    def affecting(self, organization):
+
+class OrgScopedQuerySet(models.QuerySet[_M]):
+    def affecting(self, organization: Organization | int | None) -> Self:
         """Rows for every organization (no restriction) plus those restricted to this one."""
         if organization is None:
             return self.filter(organizations__isnull=True)
@@ -64,14 +70,16 @@ class Incident(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.summary
 
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
 
-    def interval(self, now=None):
+    def interval(
+        self, now: datetime.datetime | None = None
+    ) -> tuple[datetime.datetime, datetime.datetime]:
         """[start, end): an open incident counts up to now."""
         return self.started_at, self.ended_at or now or timezone.now()
 
@@ -91,7 +99,7 @@ class IncidentRevision(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["incident", "at"], name="incidentrev_incident_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.incident_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
@@ -129,7 +137,7 @@ class MaintenanceWindow(models.Model):
         verbose_name = _("maintenance window")
         verbose_name_plural = _("maintenance windows")
 
-    def __str__(self):
+    def __str__(self) -> str:
         sign = "+" if self.utc_offset_minutes >= 0 else "-"
         hours, minutes = divmod(abs(self.utc_offset_minutes), 60)
         return (
@@ -164,7 +172,7 @@ class PlannedInterruption(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.summary
 
     @property
@@ -195,7 +203,7 @@ class ForceMajeurePeriod(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.reason
 
 
@@ -215,10 +223,10 @@ class CreditStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
-class CreditQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class CreditQuerySet(models.QuerySet["ServiceCredit"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser | None) -> Self:
         """The one tenancy guard for credits: portal, API and statements start here."""
-        if not user or not user.is_authenticated:
+        if not isinstance(user, User) or not user.is_authenticated:
             return self.none()
         if user.is_staff:
             return self
@@ -300,7 +308,7 @@ class ServiceCredit(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.organization} — {self.days} d"
 
     @property
@@ -309,17 +317,17 @@ class ServiceCredit(models.Model):
             return format_reference(self.ticket_id)
         return f"{self.month:%Y-%m}" if self.month else ""
 
-    def status_at(self, now) -> str:
+    def status_at(self, now: datetime.datetime) -> str:
         """The status as of now: an open credit past its deadline reads as expired, before
         the beat job (services.expire_credits) writes it; reading never writes."""
         if self.status == CreditStatus.OPEN and now > self.claim_deadline:
             return CreditStatus.EXPIRED
         return self.status
 
-    def claimable_at(self, now) -> bool:
+    def claimable_at(self, now: datetime.datetime) -> bool:
         return self.status == CreditStatus.OPEN and now <= self.claim_deadline
 
-    def days_left(self, now=None) -> int:
+    def days_left(self, now: datetime.datetime | None = None) -> int:
         """Whole days left to claim (0 on the last day), for the portal."""
         if self.status != CreditStatus.OPEN:
             return 0
@@ -355,7 +363,7 @@ class ContractChange(models.Model):
             models.UniqueConstraint(fields=["credit"], name="contract_change_once_per_credit")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.contract} {self.old_end_date} → {self.new_end_date}"
 
 
@@ -378,5 +386,5 @@ class StatementDelivery(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.organization} {self.month:%Y-%m}"

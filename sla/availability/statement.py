@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
 
@@ -42,7 +44,7 @@ class Statement:
     organization: Organization
     month: datetime.date
     generated_at: datetime.datetime
-    availability: dict
+    availability: dict[str, Any]
     tickets: list[TicketLine] = field(default_factory=list)
     credits: list[ServiceCredit] = field(default_factory=list)
 
@@ -76,18 +78,21 @@ class Statement:
         return minutes_text(self.availability["excluded_minutes"])
 
 
-def percent_text(value) -> str:
+def percent_text(value: float) -> str:
     """``99.62 %`` (``99,62 %`` in French): two decimals, a (no-break) space before %."""
     return f"{formats.number_format(value, 2)}\u00a0%"
 
 
-def minutes_text(value) -> str:
+def minutes_text(value: float) -> str:
     """``330 min``, ``40,320 min``: whole minutes, grouped thousands."""
     return f"{formats.number_format(round(value), 0, force_grouping=True)}\u00a0min"
 
 
-@on_replica
-def build(organization, month: datetime.date, now=None) -> Statement:
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def build(
+    organization: Organization, month: datetime.date, now: datetime.datetime | None = None
+) -> Statement:
     """Every ticket received or resolved in the month, the month's availability, its credits."""
     now = now or timezone.now()
     lo, hi = intervals.month_bounds(month)
@@ -117,7 +122,7 @@ def build(organization, month: datetime.date, now=None) -> Statement:
     )
 
 
-def _line(ticket) -> TicketLine:
+def _line(ticket: Ticket) -> TicketLine:
     response = resolution = None
     if ticket.first_response_at:
         response = ticket.first_response_at - ticket.received_at
@@ -142,7 +147,7 @@ def moment_text(value: datetime.datetime | None) -> str:
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
-def render_html(statement: Statement, request=None) -> str:
+def render_html(statement: Statement, request: HttpRequest | None = None) -> str:
     return render_to_string(
         "availability/statement.html", {"statement": statement, "standalone": True}, request
     )

@@ -41,12 +41,12 @@ def is_first_business_day(organization: Organization, now: datetime.datetime) ->
     return local == first_business_day(region, local.replace(day=1))
 
 
-def recipients(organization) -> list[str]:
+def recipients(organization: Organization) -> list[str]:
     users = organization.users.filter(is_active=True, is_org_admin=True).exclude(email="")
     return sorted(users.values_list("email", flat=True))
 
 
-def send_due_statements(now=None) -> int:
+def send_due_statements(now: datetime.datetime | None = None) -> int:
     """Email last month's statement to each organization's admins on its first business day.
 
     1. Only organizations under contract whose local date is the first business day.
@@ -66,7 +66,9 @@ def send_due_statements(now=None) -> int:
     return sent
 
 
-def send_statement(organization, month, now=None) -> int:
+def send_statement(
+    organization: Organization, month: datetime.date, now: datetime.datetime | None = None
+) -> int:
     now = now or timezone.now()
     to = recipients(organization)
     if not to:
