@@ -66,6 +66,24 @@ def _person_for(level: int, ticket: Ticket) -> User | None:
     return contract.support_manager if level == Level.LEVEL1 else contract.account_manager
 
 
+class ContactBook:
+    """contact_for() over one sweep batch, asked once per person: a batch names the same
+    few assignees and contract contacts many times over."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+        self._known: dict[tuple[int, int | None], Contact] = {}
+
+    def contact(self, level: int, ticket: Ticket) -> Contact:
+        if level == Level.WARNING:
+            key = (level, ticket.assignee_id)
+        else:
+            key = (level, None if level == Level.LEVEL3 else ticket.organization_id)
+        if key not in self._known:
+            self._known[key] = contact_for(level, ticket, self.director)
+        return self._known[key]
+
+
 def new_event(
     ticket: Ticket,
     *,
@@ -76,8 +94,11 @@ def new_event(
     at: datetime.datetime,
     director: Director | None = None,
     requested_by: User | None = None,
+    contact: Contact | None = None,
 ) -> EscalationEvent:
-    contact = contact_for(level, ticket, director)
+    """An unsaved escalation row naming its level's contact (`contact`, when the caller
+    already knows it)."""
+    contact = contact or contact_for(level, ticket, director)
     return EscalationEvent(
         ticket=ticket,
         level=level,

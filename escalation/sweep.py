@@ -24,7 +24,7 @@ from tickets.services import TicketChange, record
 from . import rules as R
 from .inserts import insert_events, insert_timeline
 from .models import Director, EscalationEvent, Level, Trigger
-from .services import new_event, notify_events, timeline_event
+from .services import ContactBook, new_event, notify_events, timeline_event
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def sweep(
             if not tickets:
                 break
             director = director or Director.load()
-            ids = _process(tickets, now, director, result)
+            ids = _process(tickets, now, ContactBook(director), result)
             if ids:
                 result.notifications_queued += 1
                 transaction.on_commit(partial(notify, ids))
@@ -114,9 +114,13 @@ def queue_notifications(ids: list[int]) -> None:
     notify_events.delay(ids)
 
 
+# The ticket's long texts: neither the decision nor its notices read them.
+UNREAD = ("description", "search_vector", "user_agent")
+
+
 def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
     """Step 1: lock the due ids (index only, no join: the common "nothing due" case costs one
-    small query), then read those rows with their contract and contacts in a second one."""
+    small query), then read those rows with their contract, and the people they name."""
     ids = list(
         Ticket.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at", "id")
@@ -127,7 +131,11 @@ def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
         return []
     return list(
         Ticket.objects.filter(pk__in=ids)
-        .select_related(
+        .defer(*UNREAD)
+        .select_related("organization__contract")
+        # The people come once per batch, not once per ticket row: a batch names a few
+        # staff and contracts many times over.
+        .prefetch_related(
             "assignee",
             "reporter",  # the client mail of a level reached (notifications)
             "organization__contract__plan",
@@ -139,7 +147,7 @@ def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
 
 
 def _process(
-    tickets: list[Ticket], now: datetime.datetime, director: Director, result: SweepResult
+    tickets: list[Ticket], now: datetime.datetime, contacts: ContactBook, result: SweepResult
 ) -> list[int]:
     result.tickets += len(tickets)
     ids = [t.pk for t in tickets]
@@ -152,7 +160,7 @@ def _process(
     timeline: list[TicketEvent] = []
     for ticket in tickets:
         try:
-            fired = _evaluate(ticket, now, warned, director, result, timeline)
+            fired = _evaluate(ticket, now, warned, contacts, result, timeline)
         except Exception:  # noqa: BLE001 - one bad ticket must not stop the sweep
             log.exception("escalation sweep failed on ticket %s", ticket.pk)
             result.errors += 1
@@ -213,7 +221,7 @@ def _evaluate(
     ticket: Ticket,
     now: datetime.datetime,
     warned: set[tuple[int, str]],
-    director: Director,
+    contacts: ContactBook,
     result: SweepResult,
     timeline: list[TicketEvent],
 ) -> list[EscalationEvent]:
@@ -237,7 +245,7 @@ def _evaluate(
         setattr(ticket, f"{phase}_breached_at", target.due)
         result.breaches += 1
         timeline.append(_breach_row(ticket, phase, target.due))
-    fired = [_fire(ticket, rule, target, now, director, result) for rule in decision.fire]
+    fired = [_fire(ticket, rule, target, now, contacts, result) for rule in decision.fire]
     ticket.next_check_at = decision.next_check_at
     if ticket.next_check_at is not None and ticket.next_check_at <= now:
         # Cannot happen by construction; if it did, the loop would take the ticket again.
@@ -272,7 +280,7 @@ def _fire(
     rule: R.Rule,
     target: SlaTarget,
     now: datetime.datetime,
-    director: Director,
+    contacts: ContactBook,
     result: SweepResult,
 ) -> EscalationEvent:
     reason = PERCENT_TEXT[target.phase].format(
@@ -290,5 +298,5 @@ def _fire(
         trigger=Trigger.DEADLINE,
         reason=reason,
         at=now,
-        director=director,
+        contact=contacts.contact(rule.level, ticket),
     )
