@@ -6,7 +6,7 @@ class EscalationConfig(AppConfig):
     name = "escalation"
     verbose_name = "Escalation"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import rules
         from .models import EscalationRule
 

@@ -1,30 +1,38 @@
 """Escalation data: rules per plan, the fired-escalation rows, the director and on-call shifts."""
 
+import datetime
+from typing import Any, Self
+
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Contract, Region
-from tickets.models import Priority
+from accounts.models import Contract, Region, User
+from sla.models import Phase
+from tickets.models import Priority, Ticket
 
 
 class Level(models.IntegerChoices):
+    """The escalation level of a ticket and of a fired escalation; 0 is the warning."""
+
     WARNING = 0, _("Warning")
     LEVEL1 = 1, _("Level 1")
     LEVEL2 = 2, _("Level 2")
     LEVEL3 = 3, _("Level 3")
 
 
-MAX_LEVEL = 3
+MAX_LEVEL = Level.LEVEL3
 
 # Who each level reaches (the contract's "Procédure d'escalade").
 ROLES = {
-    0: _("Assignee and support team"),
-    1: _("Customer Support Manager"),
-    2: _("Customer Account Manager"),
-    3: _("Worldwide Support Director"),
+    Level.WARNING: _("Assignee and support team"),
+    Level.LEVEL1: _("Customer Support Manager"),
+    Level.LEVEL2: _("Customer Account Manager"),
+    Level.LEVEL3: _("Worldwide Support Director"),
 }
 
 
@@ -35,12 +43,12 @@ class Action(models.TextChoices):
     LEVEL3 = "level3", _("Escalate to level 3 (Worldwide Support Director)")
 
 
-ACTION_LEVEL = {Action.WARNING: 0, Action.LEVEL1: 1, Action.LEVEL2: 2, Action.LEVEL3: 3}
-
-
-class Phase(models.TextChoices):
-    RESPONSE = "response", _("Response")
-    RESOLUTION = "resolution", _("Resolution")
+ACTION_LEVEL = {
+    Action.WARNING: Level.WARNING,
+    Action.LEVEL1: Level.LEVEL1,
+    Action.LEVEL2: Level.LEVEL2,
+    Action.LEVEL3: Level.LEVEL3,
+}
 
 
 class Trigger(models.TextChoices):
@@ -86,22 +94,27 @@ class EscalationRule(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         scope = self.priority or _("all priorities")
         return f"{self.plan} · {scope} · {self.percent}% → {self.get_action_display()}"
 
     @property
-    def level(self) -> int:
-        return ACTION_LEVEL[self.action]
+    def level(self) -> Level:
+        return ACTION_LEVEL[Action(self.action)]
 
 
-class EscalationEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class EscalationEventQuerySet(models.QuerySet["EscalationEvent"]):
+    def seen_by(self, user: AbstractBaseUser | AnonymousUser) -> Self:
+        """What `user` may see of these escalations of tickets they can see: staff every row,
+        clients the levels, never the internal warnings (which name the assignee). The one
+        rule for the API, the portal's ticket page and visible_to()."""
+        if getattr(user, "is_staff", False):
+            return self
+        return self.filter(level__gte=Level.LEVEL1)
+
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> Self:
         """Clients see their organization's escalations, never the internal warnings."""
-        from tickets.models import Ticket
-
-        qs = self.filter(ticket__in=Ticket.objects.visible_to(user))
-        return qs if user.is_staff else qs.filter(level__gte=1)
+        return self.filter(ticket__in=Ticket.objects.visible_to(user)).seen_by(user)
 
 
 class EscalationEvent(models.Model):
@@ -162,7 +175,7 @@ class EscalationEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.ticket_id} level {self.level} ({self.trigger})"
 
     @property
@@ -183,10 +196,10 @@ class Director(models.Model):
         verbose_name_plural = _("Worldwide Support Director")
         constraints = [models.CheckConstraint(condition=Q(pk=1), name="director_singleton")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
 
@@ -196,8 +209,8 @@ class Director(models.Model):
         return director
 
 
-class OnCallShiftQuerySet(models.QuerySet):
-    def at(self, moment):
+class OnCallShiftQuerySet(models.QuerySet["OnCallShift"]):
+    def at(self, moment: datetime.datetime) -> Self:
         return self.filter(starts_at__lte=moment, ends_at__gt=moment)
 
 
@@ -225,12 +238,12 @@ class OnCallShift(models.Model):
         ]
         indexes = [models.Index(fields=["region", "starts_at"], name="oncall_region_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         span = f"{self.starts_at:%Y-%m-%d %H:%M} → {self.ends_at:%Y-%m-%d %H:%M}"
         return f"{self.region}: {self.engineer} {span}"
 
 
-def on_call_for(region, at):
+def on_call_for(region: str, at: datetime.datetime) -> User | None:
     """The staff user on call for `region` at `at`, or None (latest-starting shift wins)."""
     shift = (
         OnCallShift.objects.at(at)
@@ -278,5 +291,5 @@ class PageRecord(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{'page' if self.paged else 'digest'} {self.ticket_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -7,10 +7,14 @@ every other mail, with Auto-Submitted: auto-generated.
 
 from django.conf import settings
 
+from accounts.models import User
 from tickets import events
+from tickets.models import Ticket
+
+from .models import EscalationEvent, Level
 
 
-def known_people(ticket) -> dict:
+def known_people(ticket: Ticket) -> dict[str, User]:
     """email → user for the people the ticket already loaded (no query)."""
     contract = getattr(ticket.organization, "contract", None)
     people = [
@@ -21,12 +25,12 @@ def known_people(ticket) -> dict:
     return {p.email.lower(): p for p in people if p is not None and p.email}
 
 
-def recipients_of(event) -> list[str]:
+def recipients_of(event: EscalationEvent) -> list[str]:
     ticket = event.ticket
     to = [event.contact_email]
     if ticket.assignee is not None and ticket.assignee.email:
         to.append(ticket.assignee.email)  # the assignee watches every level
-    if event.level == 0:
+    if event.level == Level.WARNING:
         to.append(settings.SUPPORT_TEAM_EMAIL)
     seen, out = set(), []
     for address in to:
@@ -36,7 +40,7 @@ def recipients_of(event) -> list[str]:
     return out
 
 
-def notice_for(event) -> events.Notice:
+def notice_for(event: EscalationEvent) -> events.Notice:
     """The notice of one escalation event (level 0 is the 75% warning)."""
     people = known_people(event.ticket)
     recipients = [(a, people.get(a.lower())) for a in recipients_of(event)]
@@ -47,19 +51,20 @@ def notice_for(event) -> events.Notice:
         "reason": event.reason,
         "contact_missing": event.contact_missing,
     }
-    kind = "warning" if event.level == 0 else "escalation"
+    kind = "warning" if event.level == Level.WARNING else "escalation"
     return events.Notice(kind, event.ticket, recipients, data)
 
 
-def send_event_mail(event) -> list[str]:
+def send_event_mail(event: EscalationEvent) -> list[str]:
     """Record the notice of one escalation event; returns who it goes to."""
     notice = notice_for(event)
     events.publish([notice])
     return [address for address, _user in notice.recipients]
 
 
-def send_oncall_mail(ticket, engineer) -> None:
+def send_oncall_mail(ticket: Ticket, engineer: User | None) -> None:
     """Page the engineer on call (or the support team when nobody is) about an urgent P0."""
+    recipients: list[tuple[str, User | None]]
     if engineer is not None and engineer.email:
         recipients = [(engineer.email, engineer)]
     else:

@@ -14,10 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organization
-from tickets.models import Status
+from accounts.models import Organization, User
+from tickets.events import Notice, publish
+from tickets.models import Status, Ticket
 
-from .models import PageRecord
+from .models import PageRecord, on_call_for
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def window() -> datetime.timedelta:
     return datetime.timedelta(minutes=getattr(settings, "PAGE_COALESCE_MINUTES", 15))
 
 
-def page_now(ticket, at) -> bool:
+def page_now(ticket: Ticket, at: datetime.datetime) -> bool:
     """Record this P0's page: True to page now, False when it joins its organization's digest.
 
     Call inside the transaction that sends the page: the organization's row is locked until
@@ -55,7 +56,7 @@ def page_now(ticket, at) -> bool:
     return True
 
 
-def send_due_digests(now=None) -> int:
+def send_due_digests(now: datetime.datetime | None = None) -> int:
     """One digest mail per organization whose gathered P0s' window has ended; returns how
     many were sent. Rows are taken with SKIP LOCKED and marked sent in the same transaction:
     two runs at once send each digest once."""
@@ -67,7 +68,7 @@ def send_due_digests(now=None) -> int:
             .select_related("ticket", "organization__contract")
             .order_by("organization_id", "at")
         )
-        by_org = defaultdict(list)
+        by_org: defaultdict[Organization, list[Ticket]] = defaultdict(list)
         for row in rows:
             by_org[row.organization].append(row.ticket)
         for organization, tickets in by_org.items():
@@ -76,15 +77,14 @@ def send_due_digests(now=None) -> int:
     return len(by_org)
 
 
-def _send_digest(organization, tickets, now) -> None:
+def _send_digest(organization: Organization, tickets: list[Ticket], now: datetime.datetime) -> None:
     """Recorded as a notice on the event stream: the notifications outbox sends it (template
     mail/oncall_digest, in the engineer's language), like the first page."""
-    from tickets.events import Notice, publish
-
-    from .models import on_call_for
-
-    region = getattr(getattr(organization, "contract", None), "region", None) or "GMT"
-    engineer = on_call_for(region, now)
+    region = organization.region
+    # An organization that lost its contract since the first page has no on-call line left:
+    # its digest goes to the support team.
+    engineer = on_call_for(region, now) if region is not None else None
+    recipients: list[tuple[str, User | None]]
     if engineer is not None and engineer.email:
         recipients = [(engineer.email, engineer)]
     else:

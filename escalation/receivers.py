@@ -1,25 +1,29 @@
 """The escalation app's hooks on ticket writes: set_next_check (the ticket_changing signal,
 before the save) and page_oncall (a consumer of the domain event stream, portal.apps)."""
 
+import datetime
 import logging
 from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import Priority
+from sla.calendar_cache import calendar_for_region
+from tickets.models import Priority, Ticket
+from tickets.services import TicketChange
 
 from . import paging, rules
-from .models import EscalationEvent
+from .models import EscalationEvent, Level, on_call_for
+from .notifications import send_oncall_mail
 
 log = logging.getLogger(__name__)
 
 
-def _warned(ticket, phase) -> bool:
-    return EscalationEvent.objects.filter(ticket=ticket, level=0, phase=phase).exists()
+def _warned(ticket: Ticket, phase: str) -> bool:
+    return EscalationEvent.objects.filter(ticket=ticket, level=Level.WARNING, phase=phase).exists()
 
 
-def set_next_check(sender, change, **kwargs):
+def set_next_check(sender: object, change: TicketChange, **kwargs: object) -> None:
     """ticket_changing: keep next_check_at — what escalation.sweep selects on — current.
 
     Runs after the SLA engine recomputed the deadlines on the instance; costs no query except
@@ -31,16 +35,16 @@ def set_next_check(sender, change, **kwargs):
         change.fields.add("next_check_at")
 
 
-def page_oncall(changes: list) -> None:
+def page_oncall(changes: list[object]) -> None:
     """Consumer of the domain event stream (portal.apps): a P0 received or re-classified
     outside business hours goes to the engineer on call at once, once the change commits."""
     for change in changes:
-        if _pages(change):
+        if isinstance(change, TicketChange) and _pages(change):
             transaction.on_commit(partial(_page_after_commit, change.ticket, change.at))
 
 
-def _pages(change) -> bool:
-    reason = getattr(change, "reason", None)
+def _pages(change: TicketChange) -> bool:
+    reason = change.reason
     if reason not in ("opened", "triage") or change.ticket.priority != Priority.P0:
         return False
     if reason == "triage" and "priority" not in change.fields:
@@ -48,29 +52,23 @@ def _pages(change) -> bool:
     return not change.ticket.excluded and change.ticket.is_active
 
 
-def _page_after_commit(ticket, at) -> None:
+def _page_after_commit(ticket: Ticket, at: datetime.datetime) -> None:
     try:
         _page(ticket, at)
     except Exception:  # noqa: BLE001 - the ticket is saved; paging must not fail the request
         log.exception("on-call notice failed for ticket %s", ticket.pk)
 
 
-def _page(ticket, at):
-    from .models import on_call_for
-    from .notifications import send_oncall_mail
-
-    region = getattr(getattr(ticket.organization, "contract", None), "region", None) or "GMT"
-    if _calendar(region).is_business_time(at):
+def _page(ticket: Ticket, at: datetime.datetime) -> None:
+    region = ticket.organization.region
+    if region is None:
+        # No contract, no support region and no 24/7 line: nobody is paged; the new ticket
+        # reaches the support queue as every ticket does.
+        log.warning("P0 %s: its organization has no contract, nobody paged", ticket.pk)
+        return
+    if calendar_for_region(region).is_business_time(at):
         return
     with transaction.atomic():
         # Coalesced per organization (escalation.paging): later P0s join one digest.
         if paging.page_now(ticket, at):
             send_oncall_mail(ticket, on_call_for(region, at))
-
-
-def _calendar(region):
-    try:
-        from sla.engine import calendar_for_region
-    except ImportError:
-        from sla.calendars import region_calendar as calendar_for_region
-    return calendar_for_region(region)

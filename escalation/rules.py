@@ -1,8 +1,9 @@
 """Which escalation rules are due for a ticket, and when the next one can fire.
 
-The arithmetic here is pure: it takes a ticket's current SLA target (`Target`) and the plan's
-rules and returns moments; nothing writes. The sweep (escalation.sweep) and the ticket_changing
-receiver (escalation.apps) both decide with these functions, so they cannot disagree.
+The arithmetic here is pure: it takes a ticket's running target (sla.targets.SlaTarget) and
+the plan's rules and returns moments; nothing writes. The sweep (escalation.sweep) and the
+ticket_changing receiver (escalation.receivers) both decide with these functions, so they
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -10,70 +11,43 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sla import engine
-from sla.business_time import add_business_time, business_time_between
+from sla.targets import SlaTarget, current_target
+from tickets.models import Ticket
+
+from .models import ACTION_LEVEL, Action, EscalationRule, Level
 
 # A plan's rules are read on every ticket change and every sweep batch: keep them in process.
 # Saving or deleting a rule clears this process's cache (signals in escalation.apps); other
 # processes (worker, beat) pick the change up within RULE_CACHE_SECONDS.
 RULE_CACHE_SECONDS = 60
-_cache: dict[int, tuple[float, dict]] = {}
-_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True, order=True)
 class Rule:
     percent: int
-    level: int  # 0 = warning
+    level: Level
 
     @property
     def fraction(self) -> float:
         return self.percent / 100
 
 
-@dataclass(frozen=True)
-class Target:
-    """The SLA target currently running: the response target until the first response."""
-
-    phase: str
-    start: datetime.datetime
-    due: datetime.datetime
-    clock: str
-    calendar: object = None
-    paused: datetime.timedelta = datetime.timedelta(0)
-
-    @property
-    def business(self) -> bool:
-        return self.clock == "business"
-
-    def moment(self, fraction: float) -> datetime.datetime:
-        """When `fraction` of the target's duration has elapsed, in the target's own clock.
-
-        Same arithmetic as sla.engine.elapsed_moment (a test holds them equal), without
-        re-deriving the target for every rule: time paused waiting for the customer pushed
-        the deadline out and is not part of the target's duration.
-        """
-        if fraction == 1:
-            return self.due
-        business = self.business and self.calendar is not None
-        if business:
-            total = business_time_between(self.calendar, self.start, self.due)
-        else:
-            total = self.due - self.start
-        duration = max(total - self.paused, datetime.timedelta(0)) * fraction + self.paused
-        if business:
-            return add_business_time(self.calendar, self.start, duration)
-        return self.start + duration
+# A plan's rules by priority (None: the plan's general rules).
+PlanRules = dict[str | None, tuple[Rule, ...]]
+_cache: dict[int, tuple[float, PlanRules]] = {}
+_cache_lock = threading.Lock()
+# (ticket, phase) -> whether the phase's warning was already sent.
+WarnedLookup = Callable[[Ticket, str], bool]
 
 
 @dataclass
 class Decision:
     """What the sweep must do for one ticket at `now`."""
 
-    target: Target | None
+    target: SlaTarget | None
     fire: list[Rule] = field(default_factory=list)  # in order, warnings first
     breach: bool = False  # the current target's deadline has passed and is not recorded yet
     next_check_at: datetime.datetime | None = None
@@ -82,19 +56,17 @@ class Decision:
 # --- rules of a plan --------------------------------------------------------------------------
 
 
-def clear_cache(*args, **kwargs) -> None:
+def clear_cache(*args: object, **kwargs: object) -> None:
     with _cache_lock:
         _cache.clear()
 
 
-def _load_plan_rules(plan_id: int) -> dict:
-    from .models import ACTION_LEVEL, EscalationRule
-
+def _load_plan_rules(plan_id: int) -> PlanRules:
     by_priority: dict[str | None, list[Rule]] = {}
     for priority, percent, action in EscalationRule.objects.filter(plan_id=plan_id).values_list(
         "priority", "percent", "action"
     ):
-        by_priority.setdefault(priority, []).append(Rule(percent, ACTION_LEVEL[action]))
+        by_priority.setdefault(priority, []).append(Rule(percent, ACTION_LEVEL[Action(action)]))
     return {key: tuple(sorted(rules)) for key, rules in by_priority.items()}
 
 
@@ -113,20 +85,13 @@ def rules_for(plan_id: int | None, priority: str) -> tuple[Rule, ...]:
     return rules.get(priority) or rules.get(None) or ()
 
 
-# --- the ticket's current target ------------------------------------------------------------
+def ticket_rules(ticket: Ticket) -> tuple[Rule, ...]:
+    """The rules of the ticket's plan for its priority (none without a contract)."""
+    contract = getattr(ticket.organization, "contract", None)
+    return rules_for(contract.plan_id if contract else None, ticket.priority)
 
 
-def current_target(ticket) -> Target | None:
-    """The running target from the SLA engine; None when no clock runs (resolved, excluded…)."""
-    found = engine.current_target(ticket)
-    if found is None:
-        return None
-    phase, start, due, clock, calendar = found
-    seconds = ticket.paused_seconds if phase == "resolution" else 0
-    return Target(phase, start, due, clock, calendar, datetime.timedelta(seconds=seconds))
-
-
-def breach_recorded(ticket, phase: str) -> bool:
+def breach_recorded(ticket: Ticket, phase: str) -> bool:
     return getattr(ticket, f"{phase}_breached_at") is not None
 
 
@@ -137,7 +102,7 @@ def pending(rules: Iterable[Rule], *, level: int, warned: bool) -> list[Rule]:
     """Rules that can still fire: levels above the ticket's, and one warning per phase."""
     out, warning_seen = [], warned
     for rule in sorted(rules):
-        if rule.level == 0:
+        if rule.level == Level.WARNING:
             if not warning_seen:
                 out.append(rule)
                 warning_seen = True
@@ -146,8 +111,20 @@ def pending(rules: Iterable[Rule], *, level: int, warned: bool) -> list[Rule]:
     return out
 
 
+def _timed(
+    target: SlaTarget, rules: Iterable[Rule], now: datetime.datetime
+) -> list[tuple[datetime.datetime, Rule]]:
+    """Each rule with the moment it is due; a warning is dropped once the deadline passed."""
+    overdue = target.due <= now
+    return [
+        (target.moment(rule.fraction), rule)
+        for rule in rules
+        if not (rule.level == Level.WARNING and overdue)
+    ]
+
+
 def decide(
-    target: Target | None,
+    target: SlaTarget | None,
     rules: Iterable[Rule],
     *,
     level: int,
@@ -163,42 +140,41 @@ def decide(
     """
     if target is None:
         return Decision(None)
-    due = target.due
-    overdue = due <= now
-    candidates = pending(rules, level=level, warned=bool(warned))
-    fire, later = [], []
-    for rule in candidates:
-        if rule.level == 0 and overdue:
-            continue  # too late for a warning: see the docstring
-        moment = target.moment(rule.fraction)
-        (fire if moment <= now else later).append((moment, rule))
-    breach = overdue and not breach_recorded
+    overdue = target.due <= now
+    timed = _timed(target, pending(rules, level=level, warned=warned), now)
+    fire = sorted((pair for pair in timed if pair[0] <= now), key=lambda p: (p[1].level, p[0]))
+    later = [moment for moment, _ in timed if moment > now]
     if not breach_recorded and not overdue:
-        later.append((due, None))
-    fire.sort(key=lambda pair: (pair[1].level, pair[0]))
+        later.append(target.due)
     return Decision(
         target,
         fire=[rule for _, rule in fire],
-        breach=breach,
-        next_check_at=min((moment for moment, _ in later), default=None),
+        breach=overdue and not breach_recorded,
+        next_check_at=min(later, default=None),
     )
 
 
 def earliest(
-    target: Target, rules: Iterable[Rule], *, level: int, warned: bool, breach_recorded: bool, now
+    target: SlaTarget,
+    rules: Iterable[Rule],
+    *,
+    level: int,
+    warned: bool,
+    breach_recorded: bool,
+    now: datetime.datetime,
 ) -> datetime.datetime | None:
     """The earliest moment a pending rule (or the unrecorded breach) is due; may be past."""
     moments = [
-        target.moment(rule.fraction)
-        for rule in pending(rules, level=level, warned=warned)
-        if not (rule.level == 0 and target.due <= now)
+        moment for moment, _ in _timed(target, pending(rules, level=level, warned=warned), now)
     ]
     if not breach_recorded:
         moments.append(target.due)
     return min(moments, default=None)
 
 
-def next_check_at(ticket, *, now, warned_lookup=None) -> datetime.datetime | None:
+def next_check_at(
+    ticket: Ticket, *, now: datetime.datetime, warned_lookup: WarnedLookup | None = None
+) -> datetime.datetime | None:
     """The ticket_changing receiver's answer: the earliest moment a pending rule can fire.
 
     `warned_lookup(ticket, phase) -> bool` is called (one query) only when an unsent warning
@@ -207,22 +183,24 @@ def next_check_at(ticket, *, now, warned_lookup=None) -> datetime.datetime | Non
     target = current_target(ticket)
     if target is None:
         return None
-    contract = getattr(ticket.organization, "contract", None)
-    rules = rules_for(contract.plan_id if contract else None, ticket.priority)
-    args = {
-        "level": ticket.escalation_level,
-        "breach_recorded": breach_recorded(ticket, target.phase),
-        "now": now,
-    }
-    soonest = earliest(target, rules, warned=False, **args)
-    warning = next((r for r in rules if r.level == 0), None)
-    if (
-        soonest is not None
-        and warning is not None
-        and ticket.pk is not None
-        and warned_lookup is not None
-        and target.moment(warning.fraction) == soonest
-        and warned_lookup(ticket, target.phase)
-    ):
-        return earliest(target, rules, warned=True, **args)
+    rules = ticket_rules(ticket)
+    recorded = breach_recorded(ticket, target.phase)
+    level = ticket.escalation_level
+    soonest = earliest(target, rules, level=level, warned=False, breach_recorded=recorded, now=now)
+    if soonest is not None and _warned_first(ticket, target, rules, soonest, warned_lookup):
+        return earliest(target, rules, level=level, warned=True, breach_recorded=recorded, now=now)
     return soonest
+
+
+def _warned_first(
+    ticket: Ticket,
+    target: SlaTarget,
+    rules: Iterable[Rule],
+    soonest: datetime.datetime,
+    warned_lookup: WarnedLookup | None,
+) -> bool:
+    """The soonest moment is the phase's warning, and that warning was already sent."""
+    warning = next((r for r in rules if r.level == Level.WARNING), None)
+    if warning is None or ticket.pk is None or warned_lookup is None:
+        return False
+    return target.moment(warning.fraction) == soonest and warned_lookup(ticket, target.phase)

@@ -4,19 +4,25 @@ The portal view, the API view and the admin call request_escalation(); the sweep
 request both notify through notify(), so an escalation reads the same whichever fired it.
 """
 
+import datetime
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Contract, User
 from core.errors import Conflict, ServiceError
+from sla.models import Phase
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, lock, save_change
 
-from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Phase, Trigger
+from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Level, Trigger
+from .notifications import send_event_mail
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +42,63 @@ def support_team(role: str, *, missing: bool) -> Contact:
 
 def contact_for(level: int, ticket: Ticket, director: Director | None = None) -> Contact:
     """Level 0: the assignee (else the team); 1: the CSM; 2: the account manager; 3: the
-    director. A missing contact falls back to the support team and is flagged."""
-    role = str(ROLES[level])
-    if level == 0:
-        person = ticket.assignee
-        if person is None or not person.email:
-            return support_team(role, missing=False)
-    elif level == 3:
+    director. A missing contact falls back to the support team and is flagged (the assignee
+    is not a contract's contact: no flag)."""
+    role = str(ROLES[Level(level)])
+    if level == Level.LEVEL3:
         director = director or Director.load()
         if not director.email:
             return support_team(role, missing=True)
         return Contact(director.name, director.email, role)
-    else:
-        contract = getattr(ticket.organization, "contract", None)
-        attr = "support_manager" if level == 1 else "account_manager"
-        person = getattr(contract, attr, None) if contract else None
-        if person is None or not person.email:
-            return support_team(role, missing=True)
+    person = _person_for(level, ticket)
+    if person is None or not person.email:
+        return support_team(role, missing=level != Level.WARNING)
     name = person.get_full_name() or person.username
     return Contact(name, person.email, role, user=person)
 
 
-def new_event(ticket, *, level, phase, trigger, reason, at, director=None, requested_by=None):
-    contact = contact_for(level, ticket, director)
+def _person_for(level: int, ticket: Ticket) -> User | None:
+    if level == Level.WARNING:
+        return ticket.assignee
+    contract: Contract | None = getattr(ticket.organization, "contract", None)
+    if contract is None:
+        return None
+    return contract.support_manager if level == Level.LEVEL1 else contract.account_manager
+
+
+class ContactBook:
+    """contact_for() over one sweep batch, asked once per person: a batch names the same
+    few assignees and contract contacts many times over."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+        self._known: dict[tuple[int, int | None], Contact] = {}
+
+    def contact(self, level: int, ticket: Ticket) -> Contact:
+        if level == Level.WARNING:
+            key = (level, ticket.assignee_id)
+        else:
+            key = (level, None if level == Level.LEVEL3 else ticket.organization_id)
+        if key not in self._known:
+            self._known[key] = contact_for(level, ticket, self.director)
+        return self._known[key]
+
+
+def new_event(
+    ticket: Ticket,
+    *,
+    level: int,
+    phase: str,
+    trigger: str,
+    reason: str,
+    at: datetime.datetime,
+    director: Director | None = None,
+    requested_by: User | None = None,
+    contact: Contact | None = None,
+) -> EscalationEvent:
+    """An unsaved escalation row naming its level's contact (`contact`, when the caller
+    already knows it)."""
+    contact = contact or contact_for(level, ticket, director)
     return EscalationEvent(
         ticket=ticket,
         level=level,
@@ -74,10 +114,10 @@ def new_event(ticket, *, level, phase, trigger, reason, at, director=None, reque
     )
 
 
-def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
+def timeline_event(event: EscalationEvent, actor: User | None = None) -> TicketEvent:
     """The ticket's audit/timeline row for an escalation: public for levels, internal for
     warnings (which name the assignee)."""
-    if event.level == 0:
+    if event.level == Level.WARNING:
         note = _("Warning: %(reason)s") % {"reason": event.reason}
     else:
         note = _("Escalated to level %(level)s (%(role)s): %(reason)s") % {
@@ -90,10 +130,10 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
         at=event.fired_at,
         actor=actor,
         kind=TicketEvent.Kind.ESCALATION,
-        action="warning" if event.level == 0 else "escalated",
-        field="" if event.level == 0 else "escalation_level",
-        old_value="" if event.level == 0 else str(event.level - 1),
-        new_value="" if event.level == 0 else str(event.level),
+        action="warning" if event.level == Level.WARNING else "escalated",
+        field="" if event.level == Level.WARNING else "escalation_level",
+        old_value="" if event.level == Level.WARNING else str(event.level - 1),
+        new_value="" if event.level == Level.WARNING else str(event.level),
         note=note,
         # For tickets.event_text: the trigger and, for a request, the requester's words.
         params={
@@ -101,12 +141,12 @@ def timeline_event(event: EscalationEvent, actor=None) -> TicketEvent:
             "phase": event.phase,
             **({"reason": event.reason} if event.trigger == "request" else {}),
         },
-        public=event.level > 0,
+        public=event.level > Level.WARNING,
     )
 
 
 @transaction.atomic
-def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
+def request_escalation(ticket: Ticket, user: User, reason: str) -> EscalationEvent:
     """A client (own organization) or staff moves the ticket one level up and that level's
     contact is told. Above level 3 → Conflict (409), nothing changes."""
     reason = (reason or "").strip()
@@ -134,7 +174,7 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     change = TicketChange(ticket, user, "escalation", now)
     ticket.escalation_level = level
     change.fields.add("escalation_level")
-    row = timeline_event(event, actor=user if getattr(user, "pk", None) else None)
+    row = timeline_event(event, actor=user if user.pk else None)
     change.events.append(row)
     change.context["escalations"] = [event]  # for the event consumers (notifications)
     # The receiver in escalation.apps recomputes next_check_at for the new level.
@@ -143,13 +183,30 @@ def request_escalation(ticket: Ticket, user, reason: str) -> EscalationEvent:
     return event
 
 
-def notify(events) -> int:
+@shared_task(name="escalation.tasks.notify_events")
+def notify_events(ids: list[int]) -> int:
+    """Record the notices of these escalation events if not yet done (queued by the sweep
+    after its commit). Safe to run twice (acks_late retries, two sweeps): rows are locked and
+    an event with notified_at is skipped."""
+    with transaction.atomic():
+        events = list(
+            EscalationEvent.objects.filter(pk__in=ids, notified_at__isnull=True)
+            .select_related(
+                "ticket__assignee",
+                "ticket__organization__contract__support_manager",
+                "ticket__organization__contract__account_manager",
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("ticket_id", "level")
+        )
+        return notify(events)
+
+
+def notify(events: Iterable[EscalationEvent]) -> int:
     """Record the notice of each event not yet notified (its contact, the assignee as a
     watcher) in the notification outbox. Idempotent per event: notified_at is set in the
     transaction that records the notices. The event stream's consumer usually did it already,
     in the escalation's own transaction; this catches events written without it."""
-    from .notifications import send_event_mail
-
     sent = 0
     now = timezone.now()
     for event in events:

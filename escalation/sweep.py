@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.db import bulk_update
+from sla.targets import SlaTarget, current_target
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, record
 
 from . import rules as R
-from .models import Director, EscalationEvent, Trigger
-from .services import new_event, timeline_event
+from .inserts import insert_events, insert_timeline
+from .models import Director, EscalationEvent, Level, Trigger
+from .services import ContactBook, new_event, notify_events, timeline_event
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +47,9 @@ class SweepResult:
     breaches: int = 0
     errors: int = 0
     notifications_queued: int = 0
-    event_ids: list = field(default_factory=list, repr=False)
+    event_ids: list[int] = field(default_factory=list, repr=False)
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         return {
             "batches": self.batches,
             "tickets": self.tickets,
@@ -56,11 +60,16 @@ class SweepResult:
             "notifications_queued": self.notifications_queued,
         }
 
-    def __str__(self):
+    def __str__(self) -> str:
         return " ".join(f"{k}={v}" for k, v in self.counts().items())
 
 
-def sweep(now: datetime.datetime | None = None, batch_size: int = 500) -> SweepResult:
+def sweep(
+    now: datetime.datetime | None = None,
+    batch_size: int = 500,
+    *,
+    notify: Callable[[list[int]], None] | None = None,
+) -> SweepResult:
     """Fire every due escalation, batch by batch, until nothing is due at `now`.
 
     1. In a transaction, lock up to `batch_size` tickets with next_check_at <= now, oldest
@@ -76,10 +85,12 @@ def sweep(now: datetime.datetime | None = None, batch_size: int = 500) -> SweepR
        on (ticket, phase) for warnings, are what guarantee "once", locks or not; raise
        escalation_level, record the breach time (the due time), append the ticket timeline
        rows, compute next_check_at, and write all tickets with one UPDATE.
-    5. After commit, queue one notify_events task with the batch's new event ids.
+    5. After commit, queue one notify_events task with the batch's new event ids (or hand
+       them to ``notify``, e.g. a benchmark counting them).
     A ticket whose evaluation raises is logged and looked at again RETRY_AFTER later.
     """
     now = now or timezone.now()
+    notify = notify or queue_notifications
     result = SweepResult()
     director = None
     while True:
@@ -88,25 +99,28 @@ def sweep(now: datetime.datetime | None = None, batch_size: int = 500) -> SweepR
             if not tickets:
                 break
             director = director or Director.load()
-            ids = _process(tickets, now, director, result)
+            ids = _process(tickets, now, ContactBook(director), result)
             if ids:
                 result.notifications_queued += 1
-                transaction.on_commit(lambda ids=ids: _queue_notifications(ids))
+                transaction.on_commit(partial(notify, ids))
         result.batches += 1
         if len(tickets) < batch_size:
             break
     return result
 
 
-def _queue_notifications(ids):
-    from .tasks import notify_events
-
+def queue_notifications(ids: list[int]) -> None:
+    """The default ``notify`` of :func:`sweep`: one notify_events task per batch."""
     notify_events.delay(ids)
 
 
-def _lock_due(now, batch_size) -> list[Ticket]:
+# The ticket's long texts: neither the decision nor its notices read them.
+UNREAD = ("description", "search_vector", "user_agent")
+
+
+def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
     """Step 1: lock the due ids (index only, no join: the common "nothing due" case costs one
-    small query), then read those rows with their contract and contacts in a second one."""
+    small query), then read those rows with their contract, and the people they name."""
     ids = list(
         Ticket.objects.filter(next_check_at__lte=now)
         .order_by("next_check_at", "id")
@@ -117,7 +131,11 @@ def _lock_due(now, batch_size) -> list[Ticket]:
         return []
     return list(
         Ticket.objects.filter(pk__in=ids)
-        .select_related(
+        .defer(*UNREAD)
+        .select_related("organization__contract")
+        # The people come once per batch, not once per ticket row: a batch names a few
+        # staff and contracts many times over.
+        .prefetch_related(
             "assignee",
             "reporter",  # the client mail of a level reached (notifications)
             "organization__contract__plan",
@@ -128,16 +146,21 @@ def _lock_due(now, batch_size) -> list[Ticket]:
     )
 
 
-def _process(tickets, now, director, result) -> list[int]:
+def _process(
+    tickets: list[Ticket], now: datetime.datetime, contacts: ContactBook, result: SweepResult
+) -> list[int]:
     result.tickets += len(tickets)
     ids = [t.pk for t in tickets]
     warned = set(
-        EscalationEvent.objects.filter(ticket_id__in=ids, level=0).values_list("ticket_id", "phase")
+        EscalationEvent.objects.filter(ticket_id__in=ids, level=Level.WARNING).values_list(
+            "ticket_id", "phase"
+        )
     )
-    events, timeline = [], []
+    events: list[EscalationEvent] = []
+    timeline: list[TicketEvent] = []
     for ticket in tickets:
         try:
-            fired = _evaluate(ticket, now, warned, director, result, timeline)
+            fired = _evaluate(ticket, now, warned, contacts, result, timeline)
         except Exception:  # noqa: BLE001 - one bad ticket must not stop the sweep
             log.exception("escalation sweep failed on ticket %s", ticket.pk)
             result.errors += 1
@@ -145,9 +168,9 @@ def _process(tickets, now, director, result) -> list[int]:
             continue
         events.extend(fired)
         timeline.extend(timeline_event(e) for e in fired)
-    new_ids = _insert_events(events) if events else []
+    new_ids = insert_events(events) if events else []
     if timeline:
-        record(_changes(tickets, timeline, events, now), insert=_insert_timeline)
+        record(_changes(tickets, timeline, events, now), insert=insert_timeline)
     written_at = timezone.now()  # the row's write time, even when sweeping "as of" --now
     for ticket in tickets:
         ticket.updated_at = written_at
@@ -162,7 +185,12 @@ def _process(tickets, now, director, result) -> list[int]:
     return new_ids
 
 
-def _changes(tickets, timeline, events, now) -> list[TicketChange]:
+def _changes(
+    tickets: list[Ticket],
+    timeline: list[TicketEvent],
+    events: list[EscalationEvent],
+    now: datetime.datetime,
+) -> list[TicketChange]:
     """The batch's timeline rows as one change per ticket, for services.record(): the audit
     rows, and the escalations really inserted (pk set) for the event consumers."""
     by_pk = {t.pk: TicketChange(t, None, "sweep", now) for t in tickets}
@@ -175,90 +203,6 @@ def _changes(tickets, timeline, events, now) -> list[TicketChange]:
     return [change for change in by_pk.values() if change.events]
 
 
-EVENT_FIELDS = (
-    "ticket",
-    "level",
-    "phase",
-    "trigger",
-    "reason",
-    "fired_at",
-    "role",
-    "contact_name",
-    "contact_email",
-    "contact_missing",
-)
-TIMELINE_FIELDS = (
-    "ticket",
-    "at",
-    "actor",
-    "kind",
-    "action",
-    "field",
-    "old_value",
-    "new_value",
-    "note",
-    "params",
-    "public",
-)
-
-
-def _insert_events(events) -> list[int] | None:
-    """Step 4's insert; a row the unique constraints refuse is skipped, not an error.
-
-    On PostgreSQL ON CONFLICT DO NOTHING RETURNING id also hands back the ids of the rows
-    actually inserted (only those are notified). Elsewhere bulk_create(ignore_conflicts=True)
-    and None: the caller reads the ids back."""
-    if connection.vendor != "postgresql":
-        EscalationEvent.objects.bulk_create(events, ignore_conflicts=True)
-        return None
-    rows = _pg_insert(
-        EscalationEvent,
-        events,
-        EVENT_FIELDS,
-        constants={"notified_to": "'[]'::jsonb"},
-        tail="ON CONFLICT DO NOTHING RETURNING id, ticket_id, level",
-    )
-    ids = {(ticket_id, level): pk for pk, ticket_id, level in rows}
-    for event in events:
-        event.pk = ids.get((event.ticket_id, event.level))
-    return [row[0] for row in rows]
-
-
-def _insert_timeline(rows) -> None:
-    if connection.vendor != "postgresql":
-        TicketEvent.objects.bulk_create(rows)
-    else:
-        _pg_insert(TicketEvent, rows, TIMELINE_FIELDS)
-
-
-def _pg_insert(model, objs, names, *, constants=None, tail=""):
-    """INSERT … SELECT FROM unnest(one array per column): one statement and one parameter
-    per column whatever the row count, and none of bulk_create's per-value Python work."""
-    qn = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in names]
-    constants = constants or {}
-    columns = ", ".join(qn(f.column) for f in fields)
-    columns += "".join(f", {qn(name)}" for name in constants)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    extra = "".join(f", {value}" for value in constants.values())
-    # Only identifiers and types from the model's metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
-    )
-    params = [_column(f, objs) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if "RETURNING" in tail else None
-
-
-def _column(field, objs) -> list:
-    values = [getattr(obj, field.attname) for obj in objs]
-    if field.get_internal_type() == "JSONField":  # psycopg needs its Jsonb wrapper
-        values = [field.get_db_prep_save(v, connection) for v in values]
-    return values
-
-
 WRITTEN = (
     "escalation_level",
     "response_breached_at",
@@ -268,26 +212,30 @@ WRITTEN = (
 )
 
 
-def _write_tickets(tickets) -> None:
+def _write_tickets(tickets: list[Ticket]) -> None:
     """Step 4's single write: one UPDATE for the batch (core.db.bulk_update)."""
     bulk_update(Ticket, tickets, WRITTEN)
 
 
-def _evaluate(ticket, now, warned, director, result, timeline) -> list[EscalationEvent]:
+def _evaluate(
+    ticket: Ticket,
+    now: datetime.datetime,
+    warned: set[tuple[int, str]],
+    contacts: ContactBook,
+    result: SweepResult,
+    timeline: list[TicketEvent],
+) -> list[EscalationEvent]:
     """Steps 2–4 for one ticket, on the instance; returns the events to insert."""
-    if not ticket.is_active or ticket.next_check_at is None or ticket.next_check_at > now:
-        ticket.next_check_at = None if not ticket.is_active else ticket.next_check_at
+    if not _still_due(ticket, now):
         return []
-    target = R.current_target(ticket)
-    if target is None:
+    target = current_target(ticket)
+    if target is None:  # no clock runs any more: nothing to check until the ticket changes
         ticket.next_check_at = None
         return []
-    contract = getattr(ticket.organization, "contract", None)
-    rules = R.rules_for(contract.plan_id if contract else None, ticket.priority)
     phase = target.phase
     decision = R.decide(
         target,
-        rules,
+        R.ticket_rules(ticket),
         level=ticket.escalation_level,
         warned=(ticket.pk, phase) in warned,
         breach_recorded=R.breach_recorded(ticket, phase),
@@ -296,42 +244,59 @@ def _evaluate(ticket, now, warned, director, result, timeline) -> list[Escalatio
     if decision.breach:
         setattr(ticket, f"{phase}_breached_at", target.due)
         result.breaches += 1
-        timeline.append(
-            TicketEvent(
-                ticket_id=ticket.pk,
-                at=target.due,
-                kind=TicketEvent.Kind.SLA,
-                action=f"{phase}_breached",
-                field=f"{phase}_breached_at",
-                new_value=target.due.isoformat(),
-                note=f"{phase.capitalize()} deadline passed.",
-                public=True,
-            )
-        )
-    fired = []
-    for rule in decision.fire:
-        reason = PERCENT_TEXT[phase].format(
-            percent=rule.percent, due=target.due.strftime("%Y-%m-%d %H:%M UTC")
-        )
-        fired.append(
-            new_event(
-                ticket,
-                level=rule.level,
-                phase=phase,
-                trigger=Trigger.DEADLINE,
-                reason=reason,
-                at=now,
-                director=director,
-            )
-        )
-        if rule.level:
-            ticket.escalation_level = max(ticket.escalation_level, rule.level)
-            result.escalations += 1
-        else:
-            result.warnings += 1
+        timeline.append(_breach_row(ticket, phase, target.due))
+    fired = [_fire(ticket, rule, target, now, contacts, result) for rule in decision.fire]
     ticket.next_check_at = decision.next_check_at
     if ticket.next_check_at is not None and ticket.next_check_at <= now:
         # Cannot happen by construction; if it did, the loop would take the ticket again.
         log.error("ticket %s: next check %s not after %s", ticket.pk, ticket.next_check_at, now)
         ticket.next_check_at = now + RETRY_AFTER
     return fired
+
+
+def _still_due(ticket: Ticket, now: datetime.datetime) -> bool:
+    """Re-checked under the lock: another writer may have resolved or re-planned it."""
+    if not ticket.is_active:
+        ticket.next_check_at = None
+        return False
+    return ticket.next_check_at is not None and ticket.next_check_at <= now
+
+
+def _breach_row(ticket: Ticket, phase: str, due: datetime.datetime) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=ticket.pk,
+        at=due,
+        kind=TicketEvent.Kind.SLA,
+        action=f"{phase}_breached",
+        field=f"{phase}_breached_at",
+        new_value=due.isoformat(),
+        note=f"{phase.capitalize()} deadline passed.",
+        public=True,
+    )
+
+
+def _fire(
+    ticket: Ticket,
+    rule: R.Rule,
+    target: SlaTarget,
+    now: datetime.datetime,
+    contacts: ContactBook,
+    result: SweepResult,
+) -> EscalationEvent:
+    reason = PERCENT_TEXT[target.phase].format(
+        percent=rule.percent, due=target.due.strftime("%Y-%m-%d %H:%M UTC")
+    )
+    if rule.level:
+        ticket.escalation_level = max(ticket.escalation_level, rule.level)
+        result.escalations += 1
+    else:
+        result.warnings += 1
+    return new_event(
+        ticket,
+        level=rule.level,
+        phase=target.phase,
+        trigger=Trigger.DEADLINE,
+        reason=reason,
+        at=now,
+        contact=contacts.contact(rule.level, ticket),
+    )

@@ -2,10 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from core.errors import ServiceError
 from tickets.client_actions import check_cooldown
 from tickets.models import Ticket
@@ -15,11 +17,13 @@ from .services import request_escalation
 
 @login_required
 @require_POST
-def escalate(request, reference):
+def escalate(request: HttpRequest, reference: str) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # login_required
     ticket = get_object_or_404(Ticket.objects.visible_to(request.user).by_reference(reference))
     try:
-        _check_portal_request(request.user, ticket)
-        event = request_escalation(ticket, request.user, request.POST.get("reason", ""))
+        _check_portal_request(user, ticket)
+        event = request_escalation(ticket, user, request.POST.get("reason", ""))
     except ServiceError as exc:
         messages.error(request, exc.message)
     else:
@@ -31,7 +35,7 @@ def escalate(request, reference):
     return redirect("tickets:detail", reference=ticket.reference)
 
 
-def _check_portal_request(user, ticket) -> None:
+def _check_portal_request(user: User, ticket: Ticket) -> None:
     """The portal offers escalation only on tickets still in progress, and spaces a client's
     requests out (the API keeps its own rules: staff and integrators escalate any ticket)."""
     if not ticket.is_active:

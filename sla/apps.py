@@ -5,7 +5,7 @@ class SlaConfig(AppConfig):
     name = "sla"
     verbose_name = "SLA"
 
-    def ready(self):
+    def ready(self) -> None:
         from . import engine
 
         # Its ticket_changing receiver is connected by the project package (portal.apps),

@@ -40,6 +40,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -83,30 +84,22 @@ class BusinessCalendar:
     workdays: frozenset[int] = field(default=frozenset({0, 1, 2, 3, 4}))
 
     def __post_init__(self) -> None:
-        if not isinstance(self.tz, tzinfo):
-            raise TypeError("tz must be a tzinfo instance (e.g. zoneinfo.ZoneInfo)")
-        if hasattr(self.tz, "localize"):
-            raise TypeError("pytz time zones are not supported; use zoneinfo.ZoneInfo")
-        if self.open_time.tzinfo is not None or self.close_time.tzinfo is not None:
-            raise ValueError("open_time and close_time must be naive local times")
-        if not self.open_time < self.close_time:
-            raise ValueError("open_time must be earlier than close_time")
+        _check_zone(self.tz)
+        _check_hours(self.open_time, self.close_time)
         # Accept any iterable for the set-valued fields but store frozensets so
         # that the calendar stays hashable.
         for name in ("closed_dates", "open_dates", "workdays"):
             value = getattr(self, name)
             if not isinstance(value, frozenset):
                 object.__setattr__(self, name, frozenset(value))
-        for name in ("closed_dates", "open_dates"):
-            for d in getattr(self, name):
-                if isinstance(d, datetime) or not isinstance(d, date):
-                    raise TypeError(f"{name} must contain datetime.date objects")
+        _check_dates("closed_dates", self.closed_dates)
+        _check_dates("open_dates", self.open_dates)
         if not self.workdays <= frozenset(range(7)):
             raise ValueError("workdays must be integers in 0..6 (Monday=0)")
 
     # The lazily built table lives in the instance __dict__ (not a dataclass
     # field: it takes no part in eq/hash/repr); never pickle it.
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop(_CACHE_ATTR, None)
         return state
@@ -132,9 +125,65 @@ class BusinessCalendar:
         return self.open_time <= local.time() < self.close_time
 
 
+def _check_zone(tz: object) -> None:
+    if not isinstance(tz, tzinfo):
+        raise TypeError("tz must be a tzinfo instance (e.g. zoneinfo.ZoneInfo)")
+    if hasattr(tz, "localize"):
+        raise TypeError("pytz time zones are not supported; use zoneinfo.ZoneInfo")
+
+
+def _check_hours(open_time: time, close_time: time) -> None:
+    if open_time.tzinfo is not None or close_time.tzinfo is not None:
+        raise ValueError("open_time and close_time must be naive local times")
+    if not open_time < close_time:
+        raise ValueError("open_time must be earlier than close_time")
+
+
+def _check_dates(name: str, dates: frozenset[date]) -> None:
+    for d in dates:
+        if isinstance(d, datetime) or not isinstance(d, date):
+            raise TypeError(f"{name} must contain datetime.date objects")
+
+
 # --------------------------------------------------------------------------
 # Table construction and caching
 # --------------------------------------------------------------------------
+
+
+def _business_days(calendar: BusinessCalendar, lo_ordinal: int, hi_ordinal: int) -> Iterator[date]:
+    """The calendar's business days in ``[lo_ordinal, hi_ordinal)``, in order."""
+    if not calendar.workdays:
+        # Only the extra open dates can be business days: sparse table.
+        yield from sorted(
+            d for d in calendar.open_dates if lo_ordinal <= d.toordinal() < hi_ordinal
+        )
+        return
+    open_dates, closed_dates, workdays = (
+        calendar.open_dates,
+        calendar.closed_dates,
+        calendar.workdays,
+    )
+    for d in map(date.fromordinal, range(lo_ordinal, hi_ordinal)):
+        if d in open_dates or (d not in closed_dates and d.weekday() in workdays):
+            yield d
+
+
+def _windows(
+    calendar: BusinessCalendar, days: Iterable[date]
+) -> Iterator[tuple[datetime, datetime]]:
+    """Each business day's (opening, closing) in UTC; refuses empty or overlapping days."""
+    tz, open_time, close_time = calendar.tz, calendar.open_time, calendar.close_time
+    combine = datetime.combine
+    previous_close = None
+    for d in days:
+        opening = combine(d, open_time, tzinfo=tz).astimezone(UTC)
+        closing = combine(d, close_time, tzinfo=tz).astimezone(UTC)
+        if closing <= opening or (previous_close is not None and opening < previous_close):
+            raise ValueError(
+                f"business hours of {d} are empty or overlap the previous day in this time zone"
+            )
+        previous_close = closing
+        yield opening, closing
 
 
 class _Table:
@@ -152,44 +201,18 @@ class _Table:
     )
 
     def __init__(self, calendar: BusinessCalendar, lo_ordinal: int, hi_ordinal: int):
-        tz = calendar.tz
-        open_time = calendar.open_time
-        close_time = calendar.close_time
-        open_dates = calendar.open_dates
-        closed_dates = calendar.closed_dates
-        workdays = calendar.workdays
-        combine = datetime.combine
-        fromordinal = date.fromordinal
-
-        if workdays:
-            candidates = map(fromordinal, range(lo_ordinal, hi_ordinal))
-        else:
-            # Only the extra open dates can be business days: sparse table.
-            candidates = sorted(d for d in open_dates if lo_ordinal <= d.toordinal() < hi_ordinal)
-
         opens: list[datetime] = []
         closes: list[datetime] = []
         cum: list[timedelta] = []
         cum_end: list[timedelta] = []
         total = _ZERO
-        previous_close = None
-        for d in candidates:
-            if d in open_dates:
-                pass
-            elif d in closed_dates or d.weekday() not in workdays:
-                continue
-            opening = combine(d, open_time, tzinfo=tz).astimezone(UTC)
-            closing = combine(d, close_time, tzinfo=tz).astimezone(UTC)
-            length = closing - opening
-            if length <= _ZERO or (previous_close is not None and opening < previous_close):
-                raise ValueError(
-                    f"business hours of {d} are empty or overlap the previous day in this time zone"
-                )
-            previous_close = closing
+        for opening, closing in _windows(
+            calendar, _business_days(calendar, lo_ordinal, hi_ordinal)
+        ):
             opens.append(opening)
             closes.append(closing)
             cum.append(total)
-            total += length
+            total += closing - opening
             cum_end.append(total)
 
         self.lo_ordinal = lo_ordinal
@@ -197,7 +220,9 @@ class _Table:
         # Every instant >= lo_guard is later than the close of any business day
         # before the span (local midnight of the first date is at most 24 h
         # after UTC midnight of that date for any real UTC offset).
-        self.lo_guard = combine(fromordinal(lo_ordinal), time(0), tzinfo=UTC) + _ONE_DAY
+        self.lo_guard = (
+            datetime.combine(date.fromordinal(lo_ordinal), time(0), tzinfo=UTC) + _ONE_DAY
+        )
         self.opens = opens
         self.closes = closes
         self.cum = cum
@@ -254,7 +279,8 @@ def _extend(calendar: BusinessCalendar, table: _Table, backward: bool) -> _Table
 
 def _cached_table(calendar: BusinessCalendar, t: datetime) -> _Table:
     try:
-        return calendar.__dict__[_CACHE_ATTR]
+        table: _Table = calendar.__dict__[_CACHE_ATTR]
+        return table
     except KeyError:
         return _initial_table(calendar, t)
 
@@ -328,7 +354,8 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, duration: tim
         if j >= n:
             table = _extend(calendar, table, backward=False)
             continue
-        return closes[j] - (cum_end[j] - target)
+        moment: datetime = closes[j] - (cum_end[j] - target)
+        return moment
 
 
 def _position(table: _Table, t: datetime) -> timedelta:

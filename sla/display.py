@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets.event_text import duration_text, moment
-from tickets.models import ACTIVE_STATUSES, Priority
+from tickets.models import ACTIVE_STATUSES, Priority, Ticket
 
-from . import business_time as bt
 from .calendars import region_timezone
-from .engine import current_target, elapsed_moment
-from .models import Clock
+from .targets import SlaTarget, current_target
 
 WARN_WITHIN = datetime.timedelta(hours=1)
 WARN_FRACTION = 0.75
 
 
-class Level:
-    """Badge colours: green on track / met, amber close, red breached, grey no SLA."""
+class Badge(StrEnum):
+    """The SLA badge's state, shown as its colour: green on track / met, amber close, red
+    breached, grey no SLA."""
 
     OK = "ok"
     WARN = "warn"
@@ -35,22 +35,22 @@ class Level:
 
 
 COLOURS = {
-    Level.OK: ("#1b5e20", "#e8f5e9"),
-    Level.WARN: ("#7a4f01", "#fff3cd"),
-    Level.BREACHED: ("#b71c1c", "#fdecea"),
-    Level.NONE: ("#424242", "#eeeeee"),
+    Badge.OK: ("#1b5e20", "#e8f5e9"),
+    Badge.WARN: ("#7a4f01", "#fff3cd"),
+    Badge.BREACHED: ("#b71c1c", "#fdecea"),
+    Badge.NONE: ("#424242", "#eeeeee"),
 }
 
 
 @dataclass(frozen=True)
 class SlaStatus:
-    level: str
+    badge: Badge
     text: str
     title: str = ""
 
     @property
     def style(self) -> str:
-        colour, background = COLOURS[self.level]
+        colour, background = COLOURS[self.badge]
         return f"color:{colour};background:{background};padding:1px 6px;border-radius:8px"
 
 
@@ -74,48 +74,50 @@ def _minutes(duration: datetime.timedelta) -> int:
     return int(duration.total_seconds() // 60)
 
 
-def _when(value, region) -> str:
+def _when(value: datetime.datetime, region: str | None) -> str:
     """A deadline in the ticket's region, worded in the active language."""
     return moment(value, ZoneInfo(region_timezone(region)))
 
 
-def sla_status(ticket, now: datetime.datetime | None = None) -> SlaStatus:
-    """The SLA state of a ticket as one badge: level, text and a title with the deadline,
+def sla_status(ticket: Ticket, now: datetime.datetime | None = None) -> SlaStatus:
+    """The SLA state of a ticket as one badge: its state, text and a title with the deadline,
     in the active language."""
     now = now or timezone.now()
     if ticket.excluded:
-        return SlaStatus(Level.NONE, str(_("excluded from SLA")), ticket.exclusion_reason)
+        return SlaStatus(Badge.NONE, str(_("excluded from SLA")), ticket.exclusion_reason)
     if ticket.status not in ACTIVE_STATUSES:
         return _finished(ticket)
     if ticket.paused_since:
         late = ticket.breached("resolution", now)
         paused = str(_("resolution clock paused (pending customer)"))
-        return SlaStatus(Level.BREACHED if late else Level.NONE, paused)
+        return SlaStatus(Badge.BREACHED if late else Badge.NONE, paused)
     target = current_target(ticket)
     if target is None:
         return _no_target(ticket)
+    return _running(ticket, target, now)
+
+
+def _running(ticket: Ticket, target: SlaTarget, now: datetime.datetime) -> SlaStatus:
+    """The running target's countdown: amber within the last hour or past 75% elapsed."""
     title = DUE_AT[target.phase] % {"at": _when(target.due, ticket.organization.region)}
     if ticket.breached(target.phase, now):
         late = duration_text(_minutes(now - target.due))
-        return SlaStatus(Level.BREACHED, OVERDUE[target.phase] % {"late": late}, title)
-    business = target.clock == Clock.BUSINESS
-    if business:
-        left = bt.business_time_between(target.calendar, now, target.due)
-    else:
-        left = target.due - now
+        return SlaStatus(Badge.BREACHED, OVERDUE[target.phase] % {"late": late}, title)
+    business = target.business
+    left = target.remaining(now)
     text = DUE_IN[target.phase] % {"left": duration_text(_minutes(left), business=business)}
     text += " — " + str(_("business hours") if business else _("clock hours"))
-    warn = left <= WARN_WITHIN or now >= elapsed_moment(ticket, WARN_FRACTION)
-    return SlaStatus(Level.WARN if warn else Level.OK, text, title)
+    warn = left <= WARN_WITHIN or now >= target.moment(WARN_FRACTION)
+    return SlaStatus(Badge.WARN if warn else Badge.OK, text, title)
 
 
-def _no_target(ticket) -> SlaStatus:
+def _no_target(ticket: Ticket) -> SlaStatus:
     if ticket.priority == Priority.P3:
-        return SlaStatus(Level.NONE, str(_("no target (P3)")))
-    return SlaStatus(Level.NONE, str(_("no SLA")))
+        return SlaStatus(Badge.NONE, str(_("no target (P3)")))
+    return SlaStatus(Badge.NONE, str(_("no SLA")))
 
 
-def _finished(ticket) -> SlaStatus:
+def _finished(ticket: Ticket) -> SlaStatus:
     """Resolved or closed: met, or which deadline was missed and by how much."""
     if ticket.response_due_at is None and ticket.resolution_due_at is None:
         return _no_target(ticket)
@@ -123,7 +125,7 @@ def _finished(ticket) -> SlaStatus:
         ("resolution", ticket.resolution_due_at, ticket.resolved_at),
         ("response", ticket.response_due_at, ticket.first_response_at),
     ):
-        if done is not None and ticket.breached(phase, done):
+        if done is not None and due is not None and ticket.breached(phase, done):
             late = duration_text(_minutes(done - due))
-            return SlaStatus(Level.BREACHED, MISSED[phase] % {"late": late})
-    return SlaStatus(Level.OK, str(_("met")))
+            return SlaStatus(Badge.BREACHED, MISSED[phase] % {"late": late})
+    return SlaStatus(Badge.OK, str(_("met")))

@@ -15,6 +15,13 @@ class Clock(models.TextChoices):
     CLOCK = "clock", _("Clock hours (24/7)")
 
 
+class Phase(models.TextChoices):
+    """Which target of a ticket runs: the response target until the first response."""
+
+    RESPONSE = "response", _("Response")
+    RESOLUTION = "resolution", _("Resolution")
+
+
 class BusinessCalendar(models.Model):
     """One support region. Holidays come from the `holidays` package; days below override it."""
 
@@ -30,7 +37,7 @@ class BusinessCalendar(models.Model):
     class Meta:
         ordering = ["region"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_region_display()
 
     @property
@@ -38,7 +45,7 @@ class BusinessCalendar(models.Model):
         subdiv = f', subdiv="{self.holiday_subdiv}"' if self.holiday_subdiv else ""
         return f'country_holidays("{self.holiday_country}"{subdiv})'
 
-    def bump_version(self):
+    def bump_version(self) -> None:
         type(self).objects.filter(pk=self.pk).update(version=F("version") + 1)
 
 
@@ -60,7 +67,7 @@ class CalendarDay(models.Model):
             models.UniqueConstraint(fields=["calendar", "date"], name="calendarday_unique_date"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.calendar.region} {self.date} {self.kind}"
 
 
@@ -93,5 +100,5 @@ class PlanTarget(models.Model):
             models.UniqueConstraint(fields=["plan", "priority"], name="plantarget_unique_priority"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan} {self.priority}"

@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.test import override_settings
 
-from sla.availability import services, statement, tasks
+from sla.availability import services, statement_mail, tasks
 from sla.availability.models import (
     Incident,
     PlannedInterruption,
@@ -176,10 +176,10 @@ def test_monthly_statement_mail_goes_out_once_on_the_first_business_day(org, set
 def test_first_business_day_skips_a_weekend_and_a_bank_holiday():
     # August 2026 starts on a Saturday → Monday 3 August; January 2027: 1st is a holiday
     # (Friday) → Monday 4 January.
-    assert statement.first_business_day("GMT", datetime.date(2026, 8, 1)) == datetime.date(
+    assert statement_mail.first_business_day("GMT", datetime.date(2026, 8, 1)) == datetime.date(
         2026, 8, 3
     )
-    assert statement.first_business_day("GMT", datetime.date(2027, 1, 1)) == datetime.date(
+    assert statement_mail.first_business_day("GMT", datetime.date(2027, 1, 1)) == datetime.date(
         2027, 1, 4
     )
 
@@ -306,3 +306,10 @@ def test_pages_speak_french(alice_client, org, settings):
     assert "Date de fin du contrat" in credits
     assert "10 jours restants" in credits
     assert ">Réclamer<" in credits
+
+
+def test_an_organization_without_a_contract_has_no_statement_day(org):
+    org.contract.delete()
+    org = type(org).objects.get(pk=org.pk)
+    for day in range(1, 8):
+        assert not statement_mail.is_first_business_day(org, t(2026, 6, day, 12))

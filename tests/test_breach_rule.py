@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from sla.availability.services import ticket_earns_credit
-from sla.display import Level, sla_status
+from sla.display import Badge, sla_status
 from tests.api_fixtures import api_for, api_test_settings, references  # noqa: F401
 from tests.factories import TicketFactory
 from tickets.models import PHASES, Status, Ticket
@@ -105,8 +105,8 @@ def test_the_badge_uses_the_rule_for_paused_tickets(tickets):
     waiting = Ticket.objects.select_related("organization__contract").get(
         pk=tickets["paused before the deadline"].pk
     )
-    assert sla_status(late, NOW).level == Level.BREACHED
-    assert sla_status(waiting, NOW).level == Level.NONE
+    assert sla_status(late, NOW).badge == Badge.BREACHED
+    assert sla_status(waiting, NOW).badge == Badge.NONE
 
 
 def test_credits_use_the_rule(tickets):

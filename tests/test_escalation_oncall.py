@@ -6,7 +6,9 @@ import pytest
 import time_machine
 from django.template.loader import render_to_string
 
-from escalation.models import OnCallShift, on_call_for
+from accounts.models import Contract
+from escalation.models import OnCallShift, PageRecord, on_call_for
+from escalation.paging import send_due_digests
 from notifications.delivery import deliver_due
 from tests.factories import StaffFactory
 from tickets import services
@@ -89,3 +91,29 @@ def test_contact_include_shows_who_is_on_call_now(oncall):
         html = render_to_string("escalation/_contact_oncall.html", {})
     assert "on call now: Olive" in html
     assert html.count("the P0 line is staffed 24/7") == 2  # the two US regions
+
+
+def test_p0_of_an_organization_without_a_contract_pages_nobody(
+    alice, oncall, django_capture_on_commit_callbacks
+):
+    # No contract: no support region, no 24/7 line. Nobody is paged, nobody in a default region.
+    Contract.objects.filter(organization=alice.organization).delete()
+    alice = type(alice).objects.get(pk=alice.pk)
+    ticket = open_at(alice, SATURDAY_NIGHT, "P0", django_capture_on_commit_callbacks)
+    assert not OutboundMessage.objects.filter(ticket=ticket, kind="oncall").exists()
+    assert not PageRecord.objects.filter(ticket=ticket).exists()
+
+
+def test_digest_of_an_organization_that_lost_its_contract_goes_to_the_support_team(
+    alice, oncall, settings, django_capture_on_commit_callbacks
+):
+    first = open_at(alice, SATURDAY_NIGHT, "P0", django_capture_on_commit_callbacks)
+    later = SATURDAY_NIGHT + datetime.timedelta(minutes=1)
+    second = open_at(alice, later, "P0", django_capture_on_commit_callbacks)
+    assert PageRecord.objects.get(ticket=second).paged is False
+    Contract.objects.filter(organization=alice.organization).delete()
+    assert send_due_digests(SATURDAY_NIGHT + datetime.timedelta(minutes=15)) == 1
+    deliver_due()
+    digest = OutboundMessage.objects.get(kind="oncall_digest")
+    assert digest.to == [settings.SUPPORT_TEAM_EMAIL]
+    assert OutboundMessage.objects.get(ticket=first, kind="oncall").to == ["owl@vendor.example"]

@@ -4,20 +4,22 @@ import datetime
 
 import pytest
 
-from escalation.rules import Rule, Target, decide, pending
+from escalation.rules import Rule, decide, pending
 from sla.calendars import region_calendar
+from sla.models import Clock, Phase
+from sla.targets import SlaTarget
 
 UTC = datetime.UTC
 GMT = region_calendar("GMT")
 DEFAULT = (Rule(75, 0), Rule(100, 1), Rule(150, 2), Rule(200, 3))
 # Tuesday 10:00 London; 8 business hours (P2 response) → due Tuesday 18:00 (closing time).
 START = datetime.datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
-BUSINESS = Target(
-    "response", START, datetime.datetime(2026, 3, 3, 18, 0, tzinfo=UTC), "business", GMT
+BUSINESS = SlaTarget(
+    Phase.RESPONSE, START, datetime.datetime(2026, 3, 3, 18, 0, tzinfo=UTC), Clock.BUSINESS, GMT
 )
 # P0 outside hours: 2 clock hours from Saturday 20:00.
 SAT = datetime.datetime(2026, 3, 7, 20, 0, tzinfo=UTC)
-CLOCK = Target("response", SAT, SAT + datetime.timedelta(hours=2), "clock", GMT)
+CLOCK = SlaTarget(Phase.RESPONSE, SAT, SAT + datetime.timedelta(hours=2), Clock.CLOCK, GMT)
 
 
 def at_percent(target, percent):
@@ -92,11 +94,11 @@ def test_one_warning_per_phase_even_with_two_warning_rules():
 def test_paused_time_shifts_every_moment_like_the_deadline():
     # Resolution of 10 clock hours, paused 2 h: due 12 h after start; 50% = 5 h + 2 h.
     start = START
-    target = Target(
-        "resolution",
+    target = SlaTarget(
+        Phase.RESOLUTION,
         start,
         start + datetime.timedelta(hours=12),
-        "clock",
+        Clock.CLOCK,
         GMT,
         datetime.timedelta(hours=2),
     )

@@ -9,12 +9,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from escalation import rules as escalation_rules
+from escalation import sweep as sweep_module
 from escalation.models import Director, EscalationEvent
 from escalation.sweep import RETRY_AFTER, sweep
 from escalation.tasks import notify_events
 from notifications.delivery import deliver_due
 from portal.celery import app as celery_app
+from sla.targets import current_target
 from tests.factories import ClientFactory, StaffFactory
 from tickets import services
 from tickets.models import OutboundMessage, Ticket, TicketEvent
@@ -121,7 +122,7 @@ def test_first_response_moves_the_clock_to_resolution(alice, charlie, contacts):
     ticket.refresh_from_db()
     # Level 1 already fired: the resolution phase waits for its warning, breach and level 2.
     assert ticket.resolution_due_at is not None
-    expected = escalation_rules.current_target(ticket).moment(0.75)
+    expected = current_target(ticket).moment(0.75)
     assert ticket.next_check_at == expected
 
 
@@ -158,14 +159,14 @@ def test_queries_grow_with_batches_not_tickets(alice, contacts):
 
 def test_one_failing_ticket_is_pushed_back_and_the_rest_proceed(alice, monkeypatch):
     good, bad = open_p1(alice), open_p1(alice)
-    real = escalation_rules.current_target
+    real = sweep_module.current_target
 
     def flaky(ticket):
         if ticket.pk == bad.pk:
             raise RuntimeError("boom")
         return real(ticket)
 
-    monkeypatch.setattr(escalation_rules, "current_target", flaky)
+    monkeypatch.setattr(sweep_module, "current_target", flaky)
     result = sweep(now=DUE)
     assert result.errors == 1 and result.escalations == 1
     bad.refresh_from_db()

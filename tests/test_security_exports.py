@@ -11,7 +11,7 @@ import time_machine
 
 from accounts.models import Plan
 from core.exports import safe_cell
-from sla.availability import reports, statement
+from sla.availability import reports, statement, statement_pdf
 from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_hostile_subjects_render_literally_in_the_pdf_statement(org):
         TicketFactory(organization=org, subject=subject, received_at=received)
     with time_machine.travel(datetime.datetime(2026, 4, 20, tzinfo=UTC), tick=False):
         built = statement.build(org, datetime.date(2026, 3, 1))
-        data = statement.render_pdf(built)
+        data = statement_pdf.render_pdf(built)
     text = _pdf_text(data)
     assert "Acme <b>& Co" in text
     for subject in HOSTILE:

@@ -151,7 +151,7 @@ def test_the_demo_story_is_coherent():
             late = due is not None and not ticket.excluded and (done or now) > due
             assert getattr(ticket, f"{phase}_breached") == late, (ticket, phase)
         assert ticket.next_check_at is None or ticket.next_check_at > now  # nothing due
-    open_levels = {sla_status(t).level for t in Ticket.objects.active().filter(excluded=False)}
+    open_levels = {sla_status(t).badge for t in Ticket.objects.active().filter(excluded=False)}
     assert {"ok", "warn", "breached"} <= open_levels
     triggers = set(EscalationEvent.objects.values_list("trigger", flat=True))
     assert triggers == {"deadline", "request"}

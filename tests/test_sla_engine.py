@@ -1,4 +1,4 @@
-"""elapsed_moment for escalation, the optional pause, calendar overrides and their recompute."""
+"""SlaTarget.moment for escalation, the optional pause, calendar overrides and their recompute."""
 
 import io
 
@@ -42,29 +42,31 @@ def test_seeded_platinum_targets_follow_the_contract():
     }
 
 
-# --- elapsed_moment ----------------------------------------------------------------------
+# --- SlaTarget.moment ----------------------------------------------------------------------
 
 
-def test_elapsed_moment_of_a_business_target(org):
+def test_moment_of_a_business_target(org):
     # P1 received Mon 2 Mar 09:00: 6 bh, due 15:00.
     ticket = open_at(org, at(LONDON, 2026, 3, 2, 9, 0), "P1")
     ticket = Ticket.objects.select_related("organization__contract").get(pk=ticket.pk)
-    assert engine.elapsed_moment(ticket, 0.75) == utc(2026, 3, 2, 13, 30)  # 4.5 bh
-    assert engine.elapsed_moment(ticket, 1.0) == ticket.response_due_at == utc(2026, 3, 2, 15)
-    assert engine.elapsed_moment(ticket, 1.5) == utc(2026, 3, 2, 18, 0)  # 9 bh: closing time
-    assert engine.elapsed_moment(ticket, 2.0) == utc(2026, 3, 3, 12, 0)  # 12 bh: Tue 12:00
+    assert engine.current_target(ticket).moment(0.75) == utc(2026, 3, 2, 13, 30)  # 4.5 bh
+    assert (
+        engine.current_target(ticket).moment(1.0) == ticket.response_due_at == utc(2026, 3, 2, 15)
+    )
+    assert engine.current_target(ticket).moment(1.5) == utc(2026, 3, 2, 18, 0)  # 9 bh: closing time
+    assert engine.current_target(ticket).moment(2.0) == utc(2026, 3, 3, 12, 0)  # 12 bh: Tue 12:00
 
 
-def test_elapsed_moment_of_a_clock_target(org):
+def test_moment_of_a_clock_target(org):
     ticket = open_at(org, at(LONDON, 2026, 3, 7, 10, 0), "P0")  # Saturday: 2 clock hours
     assert engine.current_target(ticket).clock == Clock.CLOCK
-    assert engine.elapsed_moment(ticket, 0.75) == utc(2026, 3, 7, 11, 30)
-    assert engine.elapsed_moment(ticket, 1.0) == utc(2026, 3, 7, 12, 0)
-    assert engine.elapsed_moment(ticket, 1.5) == utc(2026, 3, 7, 13, 0)
-    assert engine.elapsed_moment(ticket, 2.0) == utc(2026, 3, 7, 14, 0)
+    assert engine.current_target(ticket).moment(0.75) == utc(2026, 3, 7, 11, 30)
+    assert engine.current_target(ticket).moment(1.0) == utc(2026, 3, 7, 12, 0)
+    assert engine.current_target(ticket).moment(1.5) == utc(2026, 3, 7, 13, 0)
+    assert engine.current_target(ticket).moment(2.0) == utc(2026, 3, 7, 14, 0)
 
 
-def test_elapsed_moment_of_the_resolution_target(org, charlie):
+def test_moment_of_the_resolution_target(org, charlie):
     ticket = open_at(org, at(LONDON, 2026, 3, 2, 9, 0), "P1")
     with time_machine.travel(utc(2026, 3, 2, 10, 30), tick=False):
         ticket = services.start_diagnosis(ticket, actor=charlie, at=utc(2026, 3, 2, 10, 0))
@@ -75,13 +77,13 @@ def test_elapsed_moment_of_the_resolution_target(org, charlie):
         utc(2026, 3, 16, 10, 0),
     )
     # 0.75 x 90 bh = 67.5 bh: Mon 8 h, Tue 3 - Tue 10 six days (62 h), Wed 11 + 5.5 h.
-    assert engine.elapsed_moment(ticket, 0.75) == utc(2026, 3, 11, 14, 30)
-    assert engine.elapsed_moment(ticket, 1.0) == ticket.resolution_due_at
+    assert engine.current_target(ticket).moment(0.75) == utc(2026, 3, 11, 14, 30)
+    assert engine.current_target(ticket).moment(1.0) == ticket.resolution_due_at
 
 
 def test_no_running_clock_when_resolved_excluded_or_p3(org, charlie):
     p3 = open_at(org, at(LONDON, 2026, 3, 2, 9, 0), "P3")
-    assert engine.current_target(p3) is None and engine.elapsed_moment(p3, 1.0) is None
+    assert engine.current_target(p3) is None
     ticket = open_at(org, at(LONDON, 2026, 3, 2, 9, 0), "P1")
     with time_machine.travel(utc(2026, 3, 2, 11, 0), tick=False):
         ticket = services.resolve(ticket, actor=charlie, at=utc(2026, 3, 2, 10, 0))
@@ -106,7 +108,7 @@ def test_pending_pauses_the_resolution_clock_when_the_plan_says_so(org, charlie)
     assert ticket.paused_since is None
     assert ticket.paused_seconds == 9 * 3600
     assert ticket.resolution_due_at == utc(2026, 3, 17, 10, 0)
-    assert engine.elapsed_moment(ticket, 1.0) == ticket.resolution_due_at
+    assert engine.current_target(ticket).moment(1.0) == ticket.resolution_due_at
     ticket.refresh_from_db()
     assert (ticket.paused_seconds, ticket.resolution_due_at) == (32400, utc(2026, 3, 17, 10))
     notes = list(

@@ -6,6 +6,7 @@ urlpatterns = [..., *availability_urlpatterns]
 """
 
 from django.urls import path
+from rest_framework.routers import BaseRouter
 
 from .api import AvailabilityView, CreditViewSet, IncidentViewSet
 
@@ -15,7 +16,7 @@ ROUTES = [
 ]
 
 
-def register(router) -> None:
+def register(router: BaseRouter) -> None:
     for prefix, viewset, basename in ROUTES:
         router.register(prefix, viewset, basename=basename)
 

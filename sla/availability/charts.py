@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 100, 12, 36
@@ -27,13 +29,13 @@ class Bar:
         return round(self.x + self.width / 2, 2)
 
 
-def _scale_floor(values) -> float:
+def _scale_floor(values: Iterable[float]) -> float:
     """The y axis starts at 95 %, or lower (a whole multiple of 5) when a month was worse."""
     lowest = min([*values, 95.0])
     return float(max(0, math.floor(lowest / 5) * 5))
 
 
-def availability_chart(history: list[dict]) -> dict:
+def availability_chart(history: list[dict[str, Any]]) -> dict[str, Any]:
     """Bars per month between the axis floor and 100 %, and the 99.5 % target line."""
     floor = _scale_floor(row["percent"] for row in history)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -73,7 +75,9 @@ def availability_chart(history: list[dict]) -> dict:
     }
 
 
-def grouped_bars(groups: list[tuple[str, int, int]], width=720, height=220) -> dict:
+def grouped_bars(
+    groups: list[tuple[str, int, int]], width: int = 720, height: int = 220
+) -> dict[str, Any]:
     """Met (green) and breached (red) stacked bars per group, for the staff compliance report."""
     left, bottom_pad, top = 40, 40, 12
     plot_h = height - top - bottom_pad

@@ -30,7 +30,9 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return result
 
 
-def clip(intervals: Iterable[Interval], lo: datetime.datetime, hi: datetime.datetime):
+def clip(
+    intervals: Iterable[Interval], lo: datetime.datetime, hi: datetime.datetime
+) -> list[Interval]:
     """Each interval cut to [lo, hi); those outside vanish."""
     return merge((max(s, lo), min(e, hi)) for s, e in intervals)
 
@@ -77,7 +79,7 @@ def weekly_occurrences(
     tz = datetime.timezone(datetime.timedelta(minutes=utc_offset_minutes))
     day = (lo.astimezone(tz) - datetime.timedelta(days=1)).date()
     day += datetime.timedelta(days=(weekday - day.weekday()) % 7)
-    result = []
+    result: list[Interval] = []
     while True:
         start = datetime.datetime.combine(day, start_time, tzinfo=tz)
         if start >= hi:

@@ -6,6 +6,7 @@ data plus small methods that derive from the row itself.
 """
 
 import datetime
+from typing import Self, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -13,12 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
 from core.tenancy import OrganizationScopedQuerySet
 from tickets.models import format_reference
 
+_M = TypeVar("_M", bound=models.Model)
 
-class OrgScopedQuerySet(models.QuerySet):
-    def affecting(self, organization):
+
+class OrgScopedQuerySet(models.QuerySet[_M]):
+    def affecting(self, organization: Organization | int | None) -> Self:
         """Rows for every organization (no restriction) plus those restricted to this one."""
         if organization is None:
             return self.filter(organizations__isnull=True)
@@ -65,14 +69,16 @@ class Incident(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.summary
 
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
 
-    def interval(self, now=None):
+    def interval(
+        self, now: datetime.datetime | None = None
+    ) -> tuple[datetime.datetime, datetime.datetime]:
         """[start, end): an open incident counts up to now."""
         return self.started_at, self.ended_at or now or timezone.now()
 
@@ -92,7 +98,7 @@ class IncidentRevision(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["incident", "at"], name="incidentrev_incident_idx")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.incident_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
@@ -130,7 +136,7 @@ class MaintenanceWindow(models.Model):
         verbose_name = _("maintenance window")
         verbose_name_plural = _("maintenance windows")
 
-    def __str__(self):
+    def __str__(self) -> str:
         sign = "+" if self.utc_offset_minutes >= 0 else "-"
         hours, minutes = divmod(abs(self.utc_offset_minutes), 60)
         return (
@@ -165,7 +171,7 @@ class PlannedInterruption(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.summary
 
     @property
@@ -196,7 +202,7 @@ class ForceMajeurePeriod(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.reason
 
 
@@ -293,7 +299,7 @@ class ServiceCredit(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.organization} — {self.days} d"
 
     @property
@@ -302,17 +308,17 @@ class ServiceCredit(models.Model):
             return format_reference(self.ticket_id)
         return f"{self.month:%Y-%m}" if self.month else ""
 
-    def status_at(self, now) -> str:
+    def status_at(self, now: datetime.datetime) -> str:
         """The status as of now: an open credit past its deadline reads as expired, before
         the beat job (services.expire_credits) writes it; reading never writes."""
         if self.status == CreditStatus.OPEN and now > self.claim_deadline:
             return CreditStatus.EXPIRED
         return self.status
 
-    def claimable_at(self, now) -> bool:
+    def claimable_at(self, now: datetime.datetime) -> bool:
         return self.status == CreditStatus.OPEN and now <= self.claim_deadline
 
-    def days_left(self, now=None) -> int:
+    def days_left(self, now: datetime.datetime | None = None) -> int:
         """Whole days left to claim (0 on the last day), for the portal."""
         if self.status != CreditStatus.OPEN:
             return 0
@@ -348,7 +354,7 @@ class ContractChange(models.Model):
             models.UniqueConstraint(fields=["credit"], name="contract_change_once_per_credit")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.contract} {self.old_end_date} → {self.new_end_date}"
 
 
@@ -371,5 +377,5 @@ class StatementDelivery(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.organization} {self.month:%Y-%m}"

@@ -6,6 +6,9 @@ from functools import partial
 
 from django.db import transaction
 
+from tickets.models import Ticket
+from tickets.services import TicketChange
+
 from . import services
 
 log = logging.getLogger(__name__)
@@ -14,14 +17,14 @@ log = logging.getLogger(__name__)
 CREDIT_REASONS = {"resolve", "status", "exclusion", "triage", "reopen"}
 
 
-def resolution_credits(changes: list) -> None:
+def resolution_credits(changes: list[object]) -> None:
     """Consumer: after commit, sync the credit of each ticket a change may affect."""
     for change in changes:
-        if getattr(change, "reason", None) in CREDIT_REASONS:
+        if isinstance(change, TicketChange) and change.reason in CREDIT_REASONS:
             transaction.on_commit(partial(sync_credit, change.ticket))
 
 
-def sync_credit(ticket) -> None:
+def sync_credit(ticket: Ticket) -> None:
     try:
         services.sync_resolution_credit(ticket)
     except Exception:

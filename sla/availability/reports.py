@@ -8,9 +8,11 @@ import io
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, QuerySet
 
+from accounts.models import Contract
 from core.exports import SafeWriter
 from core.replica import on_replica
 from tickets.models import SatisfactionRating, Ticket
@@ -29,8 +31,8 @@ class ComplianceRow:
     response_breached: int = 0
     resolution_met: int = 0
     resolution_breached: int = 0
-    response_times: list = field(default_factory=list, repr=False)
-    resolution_times: list = field(default_factory=list, repr=False)
+    response_times: list[float] = field(default_factory=list, repr=False)
+    resolution_times: list[float] = field(default_factory=list, repr=False)
     credits_granted: int = 0  # credit days granted
 
     @property
@@ -42,53 +44,60 @@ class ComplianceRow:
         return _median(self.resolution_times)
 
 
-def _median(values) -> datetime.timedelta | None:
+def _median(values: list[float]) -> datetime.timedelta | None:
     if not values:
         return None
     return datetime.timedelta(seconds=round(statistics.median(values)))
 
 
-def _count(row: ComplianceRow, ticket) -> None:
+def _count(row: ComplianceRow, ticket: Ticket) -> None:
     row.tickets += 1
     if ticket.excluded:
         return
-    if ticket.response_due_at and (ticket.first_response_at or ticket.response_breached):
-        if ticket.response_breached:
-            row.response_breached += 1
-        else:
-            row.response_met += 1
-    if ticket.resolution_due_at and (ticket.resolved_at or ticket.resolution_breached):
-        if ticket.resolution_breached:
-            row.resolution_breached += 1
-        else:
-            row.resolution_met += 1
+    _count_phase(row, "response", ticket.response_due_at, ticket.first_response_at, ticket)
+    _count_phase(row, "resolution", ticket.resolution_due_at, ticket.resolved_at, ticket)
     if ticket.first_response_at:
         row.response_times.append((ticket.first_response_at - ticket.received_at).total_seconds())
     if ticket.resolved_at and ticket.first_response_at:
         row.resolution_times.append((ticket.resolved_at - ticket.first_response_at).total_seconds())
 
 
-@on_replica
-def compliance(month: datetime.date, *, plan="", priority="", region="") -> list[ComplianceRow]:
-    """Tickets received in the month, grouped; credit days granted for the month's breaches."""
-    lo, hi = intervals.month_bounds(month)
-    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).select_related(
-        "organization__contract__plan"
-    )
+def _count_phase(
+    row: ComplianceRow,
+    phase: str,
+    due: datetime.datetime | None,
+    done: datetime.datetime | None,
+    ticket: Ticket,
+) -> None:
+    """A phase with a deadline counts once it is over: met, or breached (even if running)."""
+    breached = getattr(ticket, f"{phase}_breached")
+    if not due or not (done or breached):
+        return
+    name = f"{phase}_breached" if breached else f"{phase}_met"
+    setattr(row, name, getattr(row, name) + 1)
+
+
+def _filter_tickets(
+    tickets: QuerySet[Ticket], plan: str, priority: str, region: str
+) -> QuerySet[Ticket]:
     if plan:
         tickets = tickets.filter(organization__contract__plan__slug=plan)
     if priority:
         tickets = tickets.filter(priority=priority)
     if region:
         tickets = tickets.filter(organization__contract__region=region)
-    rows: dict[tuple, ComplianceRow] = {}
+    return tickets
 
-    def row_for(contract, prio):
-        key = (contract.plan.name if contract else "—", prio, contract.region if contract else "—")
-        return rows.setdefault(key, ComplianceRow(*key))
 
-    for ticket in tickets:
-        _count(row_for(getattr(ticket.organization, "contract", None), ticket.priority), ticket)
+def _granted(
+    month: datetime.date,
+    lo: datetime.datetime,
+    hi: datetime.datetime,
+    plan: str,
+    priority: str,
+    region: str,
+) -> QuerySet[ServiceCredit]:
+    """Credits granted for the month: its late resolutions' and its availability's."""
     granted = ServiceCredit.objects.filter(status=CreditStatus.GRANTED).filter(
         Q(kind=CreditKind.RESOLUTION, ticket__received_at__gte=lo, ticket__received_at__lt=hi)
         | Q(kind=CreditKind.AVAILABILITY, month=month)
@@ -99,8 +108,29 @@ def compliance(month: datetime.date, *, plan="", priority="", region="") -> list
         granted = granted.filter(organization__contract__region=region)
     if priority:
         granted = granted.filter(kind=CreditKind.RESOLUTION, ticket__priority=priority)
-    for credit in granted.select_related("ticket", "organization__contract__plan"):
-        prio = credit.ticket.priority if credit.ticket_id else "availability"
+    return granted.select_related("ticket", "organization__contract__plan")
+
+
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def compliance(
+    month: datetime.date, *, plan: str = "", priority: str = "", region: str = ""
+) -> list[ComplianceRow]:
+    """Tickets received in the month, grouped; credit days granted for the month's breaches."""
+    lo, hi = intervals.month_bounds(month)
+    tickets = Ticket.objects.filter(received_at__gte=lo, received_at__lt=hi).select_related(
+        "organization__contract__plan"
+    )
+    rows: dict[tuple[str, str, str], ComplianceRow] = {}
+
+    def row_for(contract: Contract | None, prio: str) -> ComplianceRow:
+        key = (contract.plan.name if contract else "—", prio, contract.region if contract else "—")
+        return rows.setdefault(key, ComplianceRow(*key))
+
+    for ticket in _filter_tickets(tickets, plan, priority, region):
+        _count(row_for(getattr(ticket.organization, "contract", None), ticket.priority), ticket)
+    for credit in _granted(month, lo, hi, plan, priority, region):
+        prio = credit.ticket.priority if credit.ticket else "availability"
         row_for(getattr(credit.organization, "contract", None), prio).credits_granted += credit.days
     return [rows[key] for key in sorted(rows)]
 
@@ -117,8 +147,11 @@ class SatisfactionRow:
         return round(100 * self.satisfied / self.answers, 1) if self.answers else 0.0
 
 
-@on_replica
-def satisfaction(month: datetime.date, *, plan="", priority="", region="") -> dict:
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def satisfaction(
+    month: datetime.date, *, plan: str = "", priority: str = "", region: str = ""
+) -> dict[str, list[SatisfactionRow]]:
     """CSAT answers on the month's tickets (same filters as compliance()), per agent (the
     ticket's assignee) and per organization: two grouped queries."""
     lo, hi = intervals.month_bounds(month)
@@ -137,7 +170,7 @@ def satisfaction(month: datetime.date, *, plan="", priority="", region="") -> di
     }
 
 
-def _satisfaction_rows(answers, key: str) -> list[SatisfactionRow]:
+def _satisfaction_rows(answers: QuerySet[SatisfactionRating], key: str) -> list[SatisfactionRow]:
     grouped = (
         answers.values(key)
         .annotate(n=Count("pk"), mean=Avg("rating"), good=Count("pk", filter=Q(rating__gte=4)))
@@ -182,7 +215,8 @@ def _minutes(value: datetime.timedelta | None) -> str:
 
 def as_csv(month: datetime.date, rows: list[ComplianceRow]) -> str:
     out = io.StringIO()
-    writer = SafeWriter(out)
+    # core.exports.SafeWriter is not annotated yet (core is typed separately).
+    writer: Any = SafeWriter(out)  # type: ignore[no-untyped-call]
     writer.writerow(CSV_HEADER)
     for r in rows:
         writer.writerow(

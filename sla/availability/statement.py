@@ -5,21 +5,19 @@ from __future__ import annotations
 import datetime
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import formats, timezone
 
 from accounts.models import Organization
 from core.replica import on_replica
 from tickets.models import Ticket
 
 from . import intervals, services
-from .models import CreditKind, ServiceCredit, StatementDelivery
+from .models import CreditKind, ServiceCredit
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ class Statement:
     organization: Organization
     month: datetime.date
     generated_at: datetime.datetime
-    availability: dict
+    availability: dict[str, Any]
     tickets: list[TicketLine] = field(default_factory=list)
     credits: list[ServiceCredit] = field(default_factory=list)
 
@@ -80,18 +78,21 @@ class Statement:
         return minutes_text(self.availability["excluded_minutes"])
 
 
-def percent_text(value) -> str:
+def percent_text(value: float) -> str:
     """``99.62 %`` (``99,62 %`` in French): two decimals, a (no-break) space before %."""
     return f"{formats.number_format(value, 2)}\u00a0%"
 
 
-def minutes_text(value) -> str:
+def minutes_text(value: float) -> str:
     """``330 min``, ``40,320 min``: whole minutes, grouped thousands."""
     return f"{formats.number_format(round(value), 0, force_grouping=True)}\u00a0min"
 
 
-@on_replica
-def build(organization, month: datetime.date, now=None) -> Statement:
+# core.replica.on_replica is not annotated yet (core is typed separately).
+@on_replica  # type: ignore[untyped-decorator]
+def build(
+    organization: Organization, month: datetime.date, now: datetime.datetime | None = None
+) -> Statement:
     """Every ticket received or resolved in the month, the month's availability, its credits."""
     now = now or timezone.now()
     lo, hi = intervals.month_bounds(month)
@@ -121,7 +122,7 @@ def build(organization, month: datetime.date, now=None) -> Statement:
     )
 
 
-def _line(ticket) -> TicketLine:
+def _line(ticket: Ticket) -> TicketLine:
     response = resolution = None
     if ticket.first_response_at:
         response = ticket.first_response_at - ticket.received_at
@@ -146,98 +147,7 @@ def moment_text(value: datetime.datetime | None) -> str:
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
-def render_html(statement: Statement, request=None) -> str:
+def render_html(statement: Statement, request: HttpRequest | None = None) -> str:
     return render_to_string(
         "availability/statement.html", {"statement": statement, "standalone": True}, request
     )
-
-
-# -- PDF -----------------------------------------------------------------------------------
-
-
-def render_pdf(statement: Statement) -> bytes:
-    """A4 landscape PDF of the statement (statement_pdf, which loads reportlab on demand)."""
-    from .statement_pdf import render_pdf as render
-
-    return render(statement)
-
-
-# -- monthly email -------------------------------------------------------------------------
-
-
-def first_business_day(region: str, month: datetime.date) -> datetime.date:
-    from sla.engine import calendar_for_region
-
-    calendar = calendar_for_region(region)
-    day = month
-    while not calendar.is_business_day(day):
-        day += datetime.timedelta(days=1)
-    return day
-
-
-def is_first_business_day(organization, now) -> bool:
-    from sla.engine import calendar_for_region
-
-    region = organization.region or "GMT"
-    local = now.astimezone(calendar_for_region(region).tz).date()
-    return local == first_business_day(region, local.replace(day=1))
-
-
-def recipients(organization) -> list[str]:
-    users = organization.users.filter(is_active=True, is_org_admin=True).exclude(email="")
-    return sorted(users.values_list("email", flat=True))
-
-
-def send_due_statements(now=None) -> int:
-    """Email last month's statement to each organization's admins on its first business day.
-
-    1. Only organizations under contract whose local date is the first business day.
-    2. A StatementDelivery row (unique per organization and month) is claimed first, so two
-       runs send one mail; a failure is recorded on the row and not retried automatically.
-    """
-    now = now or timezone.now()
-    sent = 0
-    for organization in Organization.objects.filter(contract__isnull=False).select_related(
-        "contract"
-    ):
-        if not is_first_business_day(organization, now):
-            continue
-        sent += send_statement(
-            organization, services.previous_month(services.current_month(now)), now
-        )
-    return sent
-
-
-def send_statement(organization, month, now=None) -> int:
-    now = now or timezone.now()
-    to = recipients(organization)
-    if not to:
-        return 0
-    try:
-        with transaction.atomic():
-            delivery = StatementDelivery.objects.create(
-                organization=organization, month=month, recipients=to
-            )
-    except IntegrityError:
-        return 0  # already sent (or being sent) by another run
-    try:
-        with translation.override(organization.language or settings.LANGUAGE_CODE):
-            statement = build(organization, month, now)
-            email = EmailMessage(
-                subject=_("Your SLA statement for %(month)s") % {"month": f"{month:%Y-%m}"},
-                body=render_to_string("availability/statement_email.txt", {"statement": statement}),
-                to=to,
-                headers={"Auto-Submitted": "auto-generated"},
-            )
-            email.attach(
-                f"sla-statement-{month:%Y-%m}.pdf", render_pdf(statement), "application/pdf"
-            )
-            email.send()
-    except Exception as exc:  # record it on the row and move on to the next organization
-        log.exception("statement for %s %s failed", organization.pk, month)
-        delivery.error = str(exc)[:2000]
-        delivery.save(update_fields=["error"])
-        return 0
-    delivery.sent_at = timezone.now()
-    delivery.save(update_fields=["sent_at"])
-    return 1

@@ -1,9 +1,16 @@
 """The monthly SLA statement as a PDF (reportlab): a running header, "page x of y", column
-widths that fit A4 landscape, and every text a user typed escaped (Paragraph reads markup)."""
+widths that fit A4 landscape, and every text a user typed escaped (Paragraph reads markup).
+
+reportlab is imported inside the functions that draw: loading it costs every process (web,
+worker, beat) start-up time and memory, and only a PDF download or the monthly mail needs it.
+It ships no type information: its objects are Any here.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
@@ -18,7 +25,7 @@ CREDIT_COLUMNS_MM = (32, 95, 14, 26, 40, 40)
 FIGURE_COLUMNS_MM = (40, 30, 40, 40, 40, 25)
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     """User text for a reportlab Paragraph, which reads markup: escape it."""
     return escape(str(value))
 
@@ -51,7 +58,7 @@ def render_pdf(statement: Statement) -> bytes:
     return buffer.getvalue()
 
 
-def _page_decorator(statement):
+def _page_decorator(statement: Statement) -> Callable[[Any, Any], None]:
     """The running header: organization, month, and a rule under them."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
@@ -59,7 +66,7 @@ def _page_decorator(statement):
     title = _("SLA statement — %(org)s") % {"org": statement.organization.name}
     month = _("Month: %(month)s (UTC)") % {"month": f"{statement.month:%Y-%m}"}
 
-    def decorate(canvas, doc):
+    def decorate(canvas: Any, doc: Any) -> None:
         width, height = doc.pagesize
         canvas.saveState()
         canvas.setFont("Helvetica-Bold", 9)
@@ -74,23 +81,24 @@ def _page_decorator(statement):
     return decorate
 
 
-def _numbered_canvas():
+def _numbered_canvas() -> type[Any]:
     """A canvas that writes "Page x of y" once it knows y (pages are kept, then written)."""
     from reportlab.lib.units import mm
     from reportlab.pdfgen.canvas import Canvas
 
     label = _("Page %(page)d of %(pages)d")
 
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args, **kwargs):
+    # reportlab ships no type information: Canvas is Any to the type checker.
+    class NumberedCanvas(Canvas):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._pages = []
+            self._pages: list[dict[str, Any]] = []
 
-        def showPage(self):  # noqa: N802 (reportlab's name)
+        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
             self._pages.append(dict(self.__dict__))
             self._startPage()
 
-        def save(self):
+        def save(self) -> None:
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
@@ -104,7 +112,7 @@ def _numbered_canvas():
     return NumberedCanvas
 
 
-def _styles():
+def _styles() -> tuple[Any, Any]:
     from reportlab.lib import colors
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import TableStyle
@@ -124,7 +132,7 @@ def _styles():
     return styles, grid
 
 
-def _table(rows, widths_mm, grid, styles):
+def _table(rows: list[list[Any]], widths_mm: tuple[int, ...], grid: Any, styles: Any) -> Any:
     """Header cells as Paragraphs so long French headers wrap inside their column."""
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Table
@@ -136,13 +144,13 @@ def _table(rows, widths_mm, grid, styles):
     return table
 
 
-def _header_style(styles):
+def _header_style(styles: Any) -> Any:
     from reportlab.lib.styles import ParagraphStyle
 
     return ParagraphStyle("th", parent=styles["BodyText"], fontName="Helvetica-Bold")
 
 
-def _story(statement: Statement) -> list:
+def _story(statement: Statement) -> list[Any]:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, Spacer
 
@@ -195,7 +203,7 @@ def _story(statement: Statement) -> list:
     return story
 
 
-def _tickets_table(statement, grid, styles):
+def _tickets_table(statement: Statement, grid: Any, styles: Any) -> Any:
     from reportlab.platypus import Paragraph
 
     if not statement.tickets:
@@ -231,7 +239,7 @@ def _tickets_table(statement, grid, styles):
     return _table(rows, TICKET_COLUMNS_MM, grid, styles)
 
 
-def _credits_table(statement, grid, styles):
+def _credits_table(statement: Statement, grid: Any, styles: Any) -> Any:
     from reportlab.platypus import Paragraph
 
     if not statement.credits:

@@ -1,5 +1,7 @@
 """Portal pages, included by portal/urls.py: path("", include("sla.availability.urls"))."""
 
+import datetime
+
 from django.urls import path, register_converter
 
 from . import views
@@ -8,10 +10,10 @@ from . import views
 class MonthConverter:
     regex = r"\d{4}-\d{2}"
 
-    def to_python(self, value):
+    def to_python(self, value: str) -> str:
         return value
 
-    def to_url(self, value):
+    def to_url(self, value: str | datetime.date) -> str:
         return value if isinstance(value, str) else f"{value:%Y-%m}"
 
 

@@ -2,27 +2,36 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Organization, User
 from core.errors import ServiceError
 
 from . import charts, services, statement
 from .models import CreditStatus, PlannedInterruption, ServiceCredit
+from .statement_pdf import render_pdf
 
 HISTORY_MONTHS = 12
 
 
-def _organization(request):
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # every view here is login_required
+    return user
+
+
+def _organization(request: HttpRequest) -> Organization | None:
     """Clients see their organization; staff (no organization) see the global figures."""
-    return request.user.organization if request.user.organization_id else None
+    user = _user(request)
+    return user.organization if user.organization_id else None
 
 
 @login_required
-def status(request):
+def status(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
     now = timezone.now()
     open_incidents = services.open_incidents(organization, now)
@@ -50,7 +59,7 @@ def status(request):
 
 
 @login_required
-def credits(request):
+def credits(request: HttpRequest) -> HttpResponse:
     organization = _organization(request)
     now = timezone.now()
     rows = list(
@@ -80,10 +89,10 @@ def credits(request):
 
 @login_required
 @require_POST
-def claim(request, pk):
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
     credit = get_object_or_404(ServiceCredit.objects.visible_to(request.user), pk=pk)
     try:
-        services.claim(credit, user=request.user)
+        services.claim(credit, user=_user(request))
     except ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -91,26 +100,27 @@ def claim(request, pk):
     return redirect("availability:credits")
 
 
-def _statement(request, month_text):
+def _statement(request: HttpRequest, month_text: str) -> statement.Statement:
     organization = _organization(request)
     if organization is None:
         raise Http404(_("Statements are per organization."))
     try:
         month = services.parse_month(month_text)
-        return statement.build(organization, month, timezone.now())
+        built: statement.Statement = statement.build(organization, month, timezone.now())
+        return built
     except ServiceError as error:
         raise Http404(error.message) from error
 
 
 @login_required
-def statement_html(request, month):
+def statement_html(request: HttpRequest, month: str) -> HttpResponse:
     data = _statement(request, month)
     return render(request, "availability/statement.html", {"statement": data})
 
 
 @login_required
-def statement_pdf(request, month):
+def statement_pdf(request: HttpRequest, month: str) -> HttpResponse:
     data = _statement(request, month)
-    response = HttpResponse(statement.render_pdf(data), content_type="application/pdf")
+    response = HttpResponse(render_pdf(data), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="sla-statement-{month}.pdf"'
     return response

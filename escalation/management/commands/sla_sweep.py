@@ -1,6 +1,6 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from escalation.sweep import sweep
@@ -9,7 +9,7 @@ from escalation.sweep import sweep
 class Command(BaseCommand):
     help = "Fire due SLA warnings and escalations now (the same sweep Celery beat runs)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--now",
             help="Sweep as if it were this moment (ISO-8601 with offset, e.g. "
@@ -17,7 +17,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=500)
 
-    def handle(self, *args, now=None, batch_size=500, **options):
+    def handle(
+        self, *args: object, now: str | None = None, batch_size: int = 500, **options: object
+    ) -> None:
         moment = _parse_now(now) if now else None
         result = sweep(now=moment, batch_size=batch_size)
         self.stdout.write(str(result))

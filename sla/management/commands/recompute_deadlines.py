@@ -1,6 +1,6 @@
 """Recompute stored SLA deadlines of active tickets, e.g. after a holiday was added."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sla import engine
 from sla.calendars import REGIONS
@@ -9,12 +9,19 @@ from sla.calendars import REGIONS
 class Command(BaseCommand):
     help = "Recompute the SLA deadlines of active tickets (all regions, or --region)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--region", choices=sorted(REGIONS), help="Only this support region.")
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--no-progress", action="store_true", help="No progress on stderr.")
 
-    def handle(self, *args, region=None, batch_size=500, no_progress=False, **options):
+    def handle(
+        self,
+        *args: object,
+        region: str | None = None,
+        batch_size: int = 500,
+        no_progress: bool = False,
+        **options: object,
+    ) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         progress = None if no_progress else self._progress
@@ -26,6 +33,6 @@ class Command(BaseCommand):
             f"{result.changed_deadlines:,} deadlines changed."
         )
 
-    def _progress(self, done, total):
+    def _progress(self, done: int, total: int) -> None:
         self.stderr.write(f"\r{done:,}/{total:,}", ending="")
         self.stderr.flush()

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.errors import ServiceError
 from sla.availability import services
@@ -7,10 +7,10 @@ from sla.availability import services
 class Command(BaseCommand):
     help = "Create the availability credits of a finished month (default: last month). Idempotent."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--month", help="YYYY-MM (default: the previous month)")
 
-    def handle(self, *args, month=None, **options):
+    def handle(self, *args: object, month: str | None = None, **options: object) -> None:
         try:
             target = (
                 services.parse_month(month)
