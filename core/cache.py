@@ -10,7 +10,9 @@ from django.core.cache.backends.redis import RedisCache
 
 
 class PrefixedRedisCache(RedisCache):
-    def clear(self) -> bool:
+    # Django's RedisCache.clear() returns a bool (FLUSHDB's answer); the stubs give it
+    # BaseCache's None.
+    def clear(self) -> bool:  # type: ignore[override]
         client = self._cache.get_client(None, write=True)
         pattern = f"{self.key_prefix}:*" if self.key_prefix else ":*"
         removed = 0

@@ -1,5 +1,7 @@
 """Parsing and trimming of the .eml corpus: pure functions, no database."""
 
+import datetime
+
 import pytest
 
 from tests.mail import eml
@@ -168,3 +170,10 @@ def test_raw_utf8_and_unknown_charset_headers_do_not_break_parsing():
     env = parse.envelope(raw)
     assert (env.subject, env.from_name) == ("café crème", "René")
     assert parse.envelope(b"Subject: bad =?xx-unknown?Q?abc?= end\r\n\r\n").subject == "bad abc end"
+
+
+def test_a_date_without_a_zone_is_read_as_utc():
+    # RFC 5322's "-0000" (zone unknown) parses as a naive datetime; it is stored as UTC.
+    raw = b"From: a@example.com\r\nDate: Mon, 1 Jan 2024 10:00:00 -0000\r\nSubject: x\r\n\r\nhi\r\n"
+    date = parse.envelope(raw).date
+    assert date == datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.UTC)

@@ -34,14 +34,14 @@ STATUS_ONLY = {
 }
 
 
-def act(intake: Intake, route: tuple[str, str]) -> None:
+def act(intake: Intake, route: tuple[RouteKind, str]) -> None:
     kind, reason = route
     if kind in STATUS_ONLY:
         finish(intake.message, STATUS_ONLY[kind], reason)
     elif kind == RouteKind.QUARANTINE:
         _quarantine(intake, intake.address, reason)
     elif kind == RouteKind.REPLY:
-        _reply(intake, intake.ticket)
+        _reply(intake, intake.routed_ticket())
     elif kind == RouteKind.NEW:
         _new_ticket(intake)
     else:
@@ -55,7 +55,7 @@ def finish(message, status, reason="", ticket=None, comment=None) -> None:
     message.comment = comment
 
 
-def may_auto_reply(address: str, kind: str, limit: int) -> bool:
+def may_auto_reply(address: str, kind: AutoReply.Kind, limit: int) -> bool:
     """At most `limit` automatic mails of a kind per address per window (no mail storms)."""
     now = timezone.now()
     window = AUTO_REPLY_WINDOWS[kind]
@@ -128,7 +128,7 @@ def _quarantine(intake: Intake, address: str, reason: str) -> None:
 
 def writes_comment(intake: Intake) -> bool:
     """A reply that _reply() writes as a comment (not a new ticket following a closed one)."""
-    return intake.sender.is_staff or not too_old(intake.ticket)
+    return intake.routed_sender().is_staff or not too_old(intake.routed_ticket())
 
 
 def _reply(intake: Intake, ticket: Ticket) -> None:
@@ -214,7 +214,7 @@ def _acknowledge(intake: Intake) -> dict | None:
     The notifications consumer writes it to the outbox with the ticket's other mail (in
     the recipient's language, deadline in the region's local time); it answers in the
     thread of the client's message, as an automatic reply, naming the refused attachments."""
-    if not may_auto_reply(intake.sender.email, AutoReply.Kind.ACK, ACKS_PER_HOUR):
+    if not may_auto_reply(intake.routed_sender().email, AutoReply.Kind.ACK, ACKS_PER_HOUR):
         return None
     return {
         "thread": _thread_headers(intake.env),

@@ -118,7 +118,7 @@ def _process_batch(pks) -> list[InboundMessage]:
             if callable(pks):
                 pks = list(pks())
             messages = _claim_many(pks)
-            _prefetch_senders(messages.values())
+            _prefetch_senders(batch, messages.values())
             claimed = [messages[pk] for pk in pks if pk in messages]
             batch.pending = [m for m in claimed if m.status in PROCESSABLE]
             for message in claimed:
@@ -213,7 +213,7 @@ def _threads_into_group(batch, intake: Intake, route) -> bool:
     return bool(batch.group) and not actions.writes_comment(intake)
 
 
-def _write_waiting(batch, intakes: list[Intake], write, kind: str) -> None:
+def _write_waiting(batch, intakes: list[Intake], write, kind: RouteKind) -> None:
     """Write waiting messages together; on failure, one savepoint per message instead."""
     batch.threads = None  # rows that may change where a message threads get written
     try:
@@ -234,8 +234,9 @@ def _write_waiting(batch, intakes: list[Intake], write, kind: str) -> None:
 def _add_replies(batch, replies: list[Intake]) -> None:
     comments = services.add_comments([actions.comment_spec(intake) for intake in replies])
     for intake, comment in zip(replies, comments, strict=True):
-        actions.note_refused(intake.ticket, intake.refused)
-        actions.finish(intake.message, InboundStatus.DONE, "reply", intake.ticket, comment)
+        ticket = intake.routed_ticket()
+        actions.note_refused(ticket, intake.refused)
+        actions.finish(intake.message, InboundStatus.DONE, "reply", ticket, comment)
 
 
 def _write_replies(batch) -> None:
@@ -261,7 +262,7 @@ def _write_group(batch) -> None:
 
 
 def _open_group(batch, group: list[Intake]) -> None:
-    _prefetch_ack_counts(batch, {intake.sender.email for intake in group})
+    _prefetch_ack_counts(batch, {intake.routed_sender().email for intake in group})
     batch.collected = ([], [])
     try:
         tickets = services.open_tickets([actions.ticket_spec(intake) for intake in group])
@@ -284,7 +285,7 @@ def _claim_many(pks: list[int]) -> dict[int, InboundMessage]:
     return {m.pk: m for m in rows}
 
 
-def _prefetch_senders(messages) -> None:
+def _prefetch_senders(batch: batch_cache.BatchCache, messages) -> None:
     """The batch's known senders in one query (the index on UPPER(email) serves it)."""
     wanted = {
         address.lower()
@@ -296,7 +297,7 @@ def _prefetch_senders(messages) -> None:
     users = get_user_model().objects.annotate(email_upper=Upper("email"))
     users = users.filter(email_upper__in={a.upper() for a in wanted}, is_active=True)
     users = users.select_related("organization__contract__plan").order_by("-is_staff", "id")
-    cache = batch_cache.current().users
+    cache = batch.users
     for user in users:
         # The first by (-is_staff, id), as routing.known_user orders; an address matching no
         # one here is left to known_user's own lookup.

@@ -42,3 +42,11 @@ BATCH: contextvars.ContextVar[BatchCache | None] = contextvars.ContextVar(
 def current() -> BatchCache | None:
     """The running batch's cache, or None when one message is processed alone."""
     return BATCH.get()
+
+
+def running() -> BatchCache:
+    """The running batch's cache, for what only a batch calls (process_claimed)."""
+    batch = BATCH.get()
+    if batch is None:
+        raise RuntimeError("no inbound mail batch is running")
+    return batch

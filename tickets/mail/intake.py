@@ -57,7 +57,7 @@ def accept_group(items) -> list[Exception | None]:
         return [_error_of(accept, *item) for item in items]
     try:
         store_group(items)
-        errors = [None] * len(items)
+        errors: list[Exception | None] = [None] * len(items)
     except Exception:  # noqa: BLE001 - one by one: a bad message does not refuse the others
         log.exception("inbound: a group of %d could not be stored; one at a time", len(items))
         errors = [_error_of(store, *item) for item in items]
@@ -93,7 +93,8 @@ class Doorbell:
     def __init__(self, window: float = RING_WINDOW, send=queue_drain):
         self.window, self.send = window, send
         self._lock = threading.Lock()
-        self._timer, self._pid = None, None
+        self._timer: threading.Timer | None = None
+        self._pid: int | None = None
 
     def ring(self) -> None:
         with self._lock:

@@ -105,7 +105,8 @@ class IntakeHandler:
 class IntakeLMTP(LMTP):
     """aiosmtpd's LMTP with an RFC 3463 size refusal, one reply per recipient (RFC 2033)."""
 
-    async def push(self, status: str) -> None:
+    # aiosmtpd declares push(status: AnyStr), but it and this class only ever push str.
+    async def push(self, status: str) -> None:  # type: ignore[override]
         if status.startswith("552 Error: Too much mail data"):
             count = len(getattr(self.envelope, "rcpt_tos", None) or [None])
             log.warning("lmtp: refused a message over %s bytes", self.data_size_limit)

@@ -6,6 +6,7 @@ errors="replace"): the same results as email.policy.default for what we read, an
 magnitude faster (the header registry dominated the benchmark's profile).
 """
 
+import datetime
 import email
 import email.utils
 import hashlib
@@ -37,7 +38,7 @@ class Envelope:
     from_address: str
     from_name: str
     to_addresses: list
-    date: object
+    date: datetime.datetime | None
     in_reply_to: str
     references: list
     auto_reason: str = ""
@@ -129,13 +130,13 @@ def _addresses(msg, *names) -> list[tuple[str, str]]:
     return pairs
 
 
-def _date(msg):
+def _date(msg) -> datetime.datetime | None:
     try:
         parsed = email.utils.parsedate_to_datetime(_header(msg, "Date"))
     except (TypeError, ValueError, IndexError):
         return None
     if parsed is not None and timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=timezone.UTC)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed
 
 

@@ -74,7 +74,7 @@ def process_claimed(message: InboundMessage, intake=None, route=None) -> Inbound
 
     intake, route: what the batch already read and decided (route again if no route).
     """
-    batch = batch_cache.current()
+    batch = batch_cache.running()
     claimed_attempts = message.attempts
     try:
         with transaction.atomic():

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import models
 from django.utils import timezone
 
+from accounts.models import Organization, User
 from accounts.services import create_contact, organization_for_email
 from core.errors import ServiceError
 from tickets.limits import mail_sender_over_limit
@@ -46,14 +47,26 @@ class Intake:
     env: parse.Envelope
     body: parse.Content
     address: str = ""
-    sender: object = None
-    organization: object = None
-    ticket: object = None
+    sender: User | None = None
+    organization: Organization | None = None
+    ticket: Ticket | None = None
     queue: str = ""
     files: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     # Set only by release_held(): a member of staff vouched for a held message.
     vouched: bool = False
+
+    def routed_sender(self) -> User:
+        """The sender, which route() sets on every message it does not refuse."""
+        if self.sender is None:
+            raise ValueError(f"inbound message {self.message.pk} has no sender: not routed")
+        return self.sender
+
+    def routed_ticket(self) -> Ticket:
+        """The ticket a reply route names."""
+        if self.ticket is None:
+            raise ValueError(f"inbound message {self.message.pk} names no ticket")
+        return self.ticket
 
 
 def read(message: InboundMessage) -> Intake:
@@ -81,7 +94,7 @@ def _envelope(message: InboundMessage, msg) -> parse.Envelope:
     )
 
 
-def route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
+def route(intake: Intake, *, dry: bool = False) -> tuple[RouteKind, str]:
     """What to do with the message → (kind, reason); reads only, except that a sender from a
     client's domain becomes a contact (with dry=True: kind "contact", nothing created)."""
     reason = _loop_reason(intake)
@@ -92,10 +105,11 @@ def route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
     refused = _find_sender(intake, dry)
     if refused:
         return refused
-    intake.organization = intake.sender.organization
+    sender = intake.routed_sender()
+    intake.organization = sender.organization
     _split_attachments(intake)
-    intake.ticket = find_ticket(intake.env, intake.sender)
-    if intake.sender.is_staff:
+    intake.ticket = find_ticket(intake.env, sender)
+    if sender.is_staff:
         return _route_staff(intake)
     if intake.ticket is not None:
         return RouteKind.REPLY, ""
@@ -106,7 +120,7 @@ def route(intake: Intake, *, dry: bool = False) -> tuple[str, str]:
     return RouteKind.NEW, ""
 
 
-def _find_sender(intake: Intake, dry: bool) -> tuple[str, str] | None:
+def _find_sender(intake: Intake, dry: bool) -> tuple[RouteKind, str] | None:
     """Set intake.sender: a known user, or a new contact from a client's domain; else the
     route that refuses the message."""
     address = intake.address
@@ -125,7 +139,7 @@ def _find_sender(intake: Intake, dry: bool) -> tuple[str, str] | None:
     return None
 
 
-def _route_staff(intake: Intake) -> tuple[str, str]:
+def _route_staff(intake: Intake) -> tuple[RouteKind, str]:
     """A From: header naming staff proves nothing (spec 8): the message must also reach a
     reply address signed for this staff member and this ticket (reply_tokens), or be vouched
     for in the admin; otherwise it is held for review and changes nothing."""
@@ -181,7 +195,7 @@ def _queue(message: InboundMessage) -> str:
     return ""
 
 
-def known_user(address: str):
+def known_user(address: str) -> User | None:
     if not address:
         return None
     batch = batch_cache.current()

@@ -16,7 +16,7 @@ def process_inbound(pk: int) -> str:
 @shared_task(name="mail.process_inbound_batch")
 def process_inbound_batch(pks: list[int]) -> dict:
     """Stored messages processed together (one transaction per batch); status → count."""
-    counts = {}
+    counts: dict[str, int] = {}
     for message in process_many(pks):
         counts[message.status] = counts.get(message.status, 0) + 1
     return counts

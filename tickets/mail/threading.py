@@ -7,6 +7,7 @@ the tenancy guard and the precedence without touching the database.
 
 import copy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tickets.models import REFERENCE_RE, Comment, OutboundMessage, Ticket, pk_from_reference
@@ -26,10 +27,10 @@ class Threads:
     (OutboundMessage, InboundMessage and Comment rows naming it).
     """
 
-    refs: set = field(default_factory=set)
-    ids: set = field(default_factory=set)
-    tickets: dict = field(default_factory=dict)
-    by_id: dict = field(default_factory=dict)
+    refs: set[int] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    by_id: dict[str, set[int]] = field(default_factory=dict)
 
     def covers(self, pk: int | None, ids: list[str]) -> bool:
         return (pk is None or pk in self.refs) and self.ids.issuperset(ids)
@@ -42,8 +43,8 @@ def thread_hints(subject: str, in_reply_to: str, references) -> tuple[int | None
     return pk, [i for i in [in_reply_to, *references] if i]
 
 
-def _ticket_ids_by_message_id(ids: list[str]) -> list[tuple[str, int]]:
-    ids = sorted(ids)
+def _ticket_ids_by_message_id(message_ids: Iterable[str]) -> list[tuple[str, int]]:
+    ids = sorted(message_ids)
     return [
         *OutboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False).values_list(
             "message_id", "ticket_id"
