@@ -171,7 +171,5 @@ class SlaTicketMixin(admin.ModelAdmin[Ticket]):
         }
 
 
-# tickets.admin's mixins are not annotated yet (tickets is typed separately): their class
-# attributes infer narrower types than ModelAdmin declares.
-class SlaTicketAdmin(SlaTicketMixin, TicketAdmin):  # type: ignore[misc]
+class SlaTicketAdmin(SlaTicketMixin, TicketAdmin):
     """The ticket admin with the SLA parts, for a site without the escalation app."""

@@ -35,7 +35,10 @@ def capped_counts(querysets: dict, cap: int | None = None) -> dict[str, int]:
     organization's "All" costs what a small one's does.
     """
     cap = cap or TAB_CAP
-    parts, params, names, counts = [], [], [], {}
+    parts: list[str] = []
+    params: list = []
+    names: list[str] = []
+    counts: dict[str, int] = {}
     for name, queryset in querysets.items():
         try:
             sql, more = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()

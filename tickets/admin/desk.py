@@ -159,8 +159,11 @@ class BulkOutcome:
         return messages.WARNING
 
 
-class DeskActionsMixin:
-    """Bulk actions of the desk; each calls a service per ticket and reports the outcome."""
+class DeskActionsMixin(admin.ModelAdmin):
+    """Bulk actions of the desk; each calls a service per ticket and reports the outcome.
+
+    Based on ModelAdmin so that its options are checked against ModelAdmin's types.
+    """
 
     actions = ("assign_to_me", "set_priority", "start_diagnosis", "resolve")
 

@@ -61,8 +61,11 @@ from .forms import (
 COMPOSER_BUTTONS = (REPLY_AND_WAIT, RESOLVE, ASSIGN_TO_ME)
 
 
-class TicketPageMixin:
-    """The change view as an agent workspace: header, conversation, composer, trail."""
+class TicketPageMixin(admin.ModelAdmin):
+    """The change view as an agent workspace: header, conversation, composer, trail.
+
+    Based on ModelAdmin so that its options are checked against ModelAdmin's types.
+    """
 
     change_form_template = "admin/tickets/ticket/workspace.html"
     add_form_template = "admin/tickets/ticket/change_form.html"

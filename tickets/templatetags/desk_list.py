@@ -53,12 +53,19 @@ class Column:
             self.boolean = getattr(attr.fget, "boolean", False)
         self.link = link
         self.seen: dict = {}  # value -> escaped text, for choice and foreign-key columns
-        model_field = self.field is not None and not self.field.auto_created
-        self.keyed = model_field and bool(self.field.is_relation or self.field.flatchoices)
+        field = self.field
+        model_field = field is not None and not field.auto_created
+        # Choice and foreign-key columns: their text is worked out once per distinct value.
+        self.keyed_field = (
+            field
+            if field is not None and model_field and (field.is_relation or field.flatchoices)
+            else None
+        )
         self._tags(cl, index, "th" if first_link else "td", model_field)
 
     def _tags(self, cl, index: int, tag: str, model_field: bool) -> None:
-        css = f"field-{admin_list._coerce_field_name(self.name, index)}"
+        # A private helper of Django's, missing from the stubs.
+        css = f"field-{admin_list._coerce_field_name(self.name, index)}"  # type: ignore[attr-defined]
         if self.name == "action_checkbox" and self.field is None:
             css = "action-checkbox"
         nowrap = " nowrap" if model_field and isinstance(self.field, NOWRAP_FIELDS) else ""
@@ -77,8 +84,8 @@ class Column:
     def cell(self, obj, url: str | None) -> str:
         """The cell's markup; `url` is already escaped."""
         opening = self.open
-        if self.keyed:
-            text = self._keyed_text(obj)
+        if self.keyed_field is not None:
+            text = self._keyed_text(obj, self.keyed_field)
         else:
             try:
                 field, value = self.value(obj)
@@ -94,12 +101,12 @@ class Column:
             text = f'<a href="{url}">{text}</a>'
         return mark_safe(f"{opening}{text}{self.close}")  # noqa: S308 - every part is escaped
 
-    def _keyed_text(self, obj) -> str:
-        key = getattr(obj, self.field.attname)
+    def _keyed_text(self, obj, field: models.Field) -> str:
+        key = getattr(obj, field.attname)
         text = self.seen.get(key)
         if text is None:
             _field, value = self.value(obj)
-            text = conditional_escape(self._display(self.field, obj, value)[0])
+            text = conditional_escape(self._display(field, obj, value)[0])
             self.seen[key] = text
         return text
 
