@@ -4,6 +4,7 @@ import logging
 from email.message import Message
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from . import parse
@@ -64,8 +65,7 @@ def _insert_binary(rows: list[InboundMessage]) -> None:
     opts = InboundMessage._meta
     fields = [f for f in opts.concrete_fields if f is not opts.pk]
     qn = connection.ops.quote_name
-    # Every concrete field has a column: the test only narrows Field.column (str | None).
-    columns = ", ".join(qn(column) for f in fields if (column := f.column) is not None)
+    columns = ", ".join(qn(_column(f)) for f in fields)
     marks = "(" + ", ".join("%b" if f.name == "raw" else "%s" for f in fields) + ")"
     connection.ensure_connection()
     with transaction.atomic(savepoint=False):
@@ -91,6 +91,13 @@ def _insert_binary(rows: list[InboundMessage]) -> None:
             # The stubs type make_cursor()'s argument as Django's wrapper; it takes the driver's.
             with wrap(raw_cursor) as cursor:  # type: ignore[arg-type]
                 cursor.execute(sql, params)
+
+
+def _column(field: Field) -> str:
+    """A concrete field's column (Field.column is typed str | None, for the virtual ones)."""
+    if field.column is None:
+        raise ValueError(f"{field.name} has no column")
+    return field.column
 
 
 def store_group(items, *, received_at=None) -> None:

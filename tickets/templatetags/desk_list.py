@@ -53,14 +53,8 @@ class Column:
             self.boolean = getattr(attr.fget, "boolean", False)
         self.link = link
         self.seen: dict = {}  # value -> escaped text, for choice and foreign-key columns
-        field = self.field
-        model_field = field is not None and not field.auto_created
-        # Choice and foreign-key columns: their text is worked out once per distinct value.
-        self.keyed_field = (
-            field
-            if field is not None and model_field and (field.is_relation or field.flatchoices)
-            else None
-        )
+        model_field = self.field is not None and not self.field.auto_created
+        self.keyed_field = _keyed_field(self.field)
         self._tags(cl, index, "th" if first_link else "td", model_field)
 
     def _tags(self, cl, index: int, tag: str, model_field: bool) -> None:
@@ -121,6 +115,14 @@ class Column:
         else:
             text = display_for_field(value, field, self.empty, avoid_link=self.link)
         return text, False
+
+
+def _keyed_field(field: models.Field | None) -> models.Field | None:
+    """The model field of a choice or foreign-key column, whose text is worked out once per
+    distinct value; None for other columns."""
+    if field is None or field.auto_created:
+        return None
+    return field if field.is_relation or field.flatchoices else None
 
 
 def change_url(cl):
