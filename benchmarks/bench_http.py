@@ -17,7 +17,9 @@ What runs, all on loopback and all stopped at the end (even on error):
   webhooks (to a receiver registered through the API) that the mix causes;
 - this script's load generator (benchmarks/httpload.py): one asyncio loop of httpx clients,
   16 virtual users by default, each signed in through the real login form (CSRF and session
-  cookie) and running its persona's mix back to back, with no think time (the worst case):
+  cookie) and running its persona's mix back to back by default (no think time, the worst
+  case: latency is then mostly queueing, by Little's law 16 users / throughput), or with
+  --think S pausing S seconds on average between page loads, as people reading do:
     clients (8)  list their tickets 40%, open one 40%, open one and reply 20%
     staff   (6)  the admin desk 35%, a desk search 20%, a ticket page 25%, a triage through
                  the staff API 20%
@@ -73,6 +75,12 @@ def parse_args():
     parser.add_argument("--size", default="1m", choices=["10k", "100k", "1m"])
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a user pauses between page loads (0: back to back, the worst case)",
+    )
     parser.add_argument("--warmup", type=float, default=15)
     parser.add_argument("--quick", action="store_true", help="10k tickets, 10 s per side")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", ""))
@@ -223,7 +231,7 @@ async def drive(base_url: str, args, hook_port: int) -> tuple[httpload.Stats, di
         staff = [u for u in users if u.known["persona"] == "staff"]
         if staff:
             await register_webhook(staff[0], hook_port)
-        run = await httpload.run_users(users, args.seconds, args.warmup)
+        run = await httpload.run_users(users, args.seconds, args.warmup, args.think)
     finally:
         await asyncio.gather(*(u.close() for u in users))
     return stats, run
@@ -329,6 +337,10 @@ def serve_and_drive(args, procs: hs.Processes, env: dict, ports: dict, database_
     }
 
 
+def pace(args) -> str:
+    return f", {args.think:g} s mean think time" if args.think else ", back to back"
+
+
 def print_result(title: str, result: dict) -> None:
     run = result["run"]
     print(f"\n== {title}: {run['seconds']:.0f} s measured ==")
@@ -372,13 +384,15 @@ def main() -> None:
         started = time.perf_counter()
         ours = None if args.peer_only else run_eservice(args, run_id, Path(tmp))
         if ours:
-            print_result(f"eService at {args.size}, {args.users} users", ours)
+            print_result(f"eService at {args.size}, {args.users} users{pace(args)}", ours)
             print_targets(ours)
         if args.peer_dir and args.peer_python:
             import peer_helpdesk
 
             peer = peer_helpdesk.run_peer(args, run_id, Path(tmp))
-            print_result(f"peer (django-helpdesk) at {peer['size']}, {args.users} users", peer)
+            print_result(
+                f"peer (django-helpdesk) at {peer['size']}, {args.users} users{pace(args)}", peer
+            )
             if ours:
                 peer_helpdesk.print_ratios(ours, peer)
         else:

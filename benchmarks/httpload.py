@@ -157,26 +157,32 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def _loop(user: VirtualUser, deadline: float) -> None:
+async def _loop(user: VirtualUser, deadline: float, think: float = 0.0) -> None:
     while time.monotonic() < deadline:
         _name, action = user.mix.pick(user.rng)
         await action(user)
+        if think > 0:
+            # A person reads the page before the next click: exponential, mean `think` s.
+            await asyncio.sleep(min(user.rng.expovariate(1 / think), deadline - time.monotonic()))
 
 
-async def run_users(users: list[VirtualUser], seconds: float, warmup: float = 0.0) -> dict:
-    """Run every user's mix for `warmup` seconds unrecorded, then `seconds` recorded.
+async def run_users(
+    users: list[VirtualUser], seconds: float, warmup: float = 0.0, think: float = 0.0
+) -> dict:
+    """Run every user's mix for `warmup` seconds unrecorded, then `seconds` recorded; with
+    `think` > 0 each user pauses that long on average between page loads (0: back to back).
 
     Returns the recorded wall time and this process's CPU time over it (the generator's own
     cost, which must stay well under the server's)."""
     stats = {user.stats for user in users}
     for s in stats:
         s.recording = False
-    await asyncio.gather(*(_loop(u, time.monotonic() + warmup) for u in users))
+    await asyncio.gather(*(_loop(u, time.monotonic() + warmup, think) for u in users))
     for s in stats:
         s.recording = True
     wall, cpu = time.perf_counter(), time.process_time()
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(_loop(user, deadline) for user in users))
+    await asyncio.gather(*(_loop(user, deadline, think) for user in users))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"seconds": wall, "cpu_seconds": cpu, "cpu_share": cpu / wall if wall else 0.0}
 

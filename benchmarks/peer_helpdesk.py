@@ -410,7 +410,7 @@ async def drive(base_url: str, args, info: str) -> tuple[httpload.Stats, dict]:
         await asyncio.gather(*(sign_in(u, u.known["persona"], n) for n, u in enumerate(users)))
         for user in users:
             known_tickets(info, user)
-        run = await httpload.run_users(users, args.seconds, args.warmup)
+        run = await httpload.run_users(users, args.seconds, args.warmup, args.think)
     finally:
         await asyncio.gather(*(u.close() for u in users))
     return stats, run
