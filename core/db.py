@@ -38,9 +38,9 @@ def bulk_update(model, objs, names) -> None:
         cursor.execute(sql, params)
 
 
-# Below this many rows a plain VALUES list is as quick; above it, its one parameter per value
-# (and the server's parse of them) costs more than the unnest() arrays.
-UNNEST_FROM = 50
+# Measured (benchmarks/bench_outbox.py's rows): VALUES is quicker for 2 rows, even at 10, and
+# a third slower at 50, where its one parameter per value outweighs unnest()'s arrays.
+UNNEST_FROM = 20
 
 
 def bulk_insert(model, objs, names=None) -> None:
