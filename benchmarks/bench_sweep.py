@@ -44,7 +44,7 @@ TARGET_ESCALATIONS_PER_S = 2_000
 ISSUE = {"open_tickets": 650_000, "nothing_due_s": 0.9, "escalate_10k_s": 75.0}
 
 
-def copy_dataset(tickets: int) -> None:
+def copy_dataset(tickets: int, copy: str = COPY) -> None:
     """A fresh copy of the shared dataset, made from it as a template (it must be idle)."""
     import psycopg
     from django.db import connections
@@ -58,10 +58,10 @@ def copy_dataset(tickets: int) -> None:
         datagen.conninfo(datagen.with_database(url, "postgres")), autocommit=True
     ) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(COPY))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(copy))
         )
         create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(COPY), sql.Identifier(source)
+            sql.Identifier(copy), sql.Identifier(source)
         )
         for _attempt in range(60):  # another benchmark may be reading the template
             try:
@@ -71,7 +71,7 @@ def copy_dataset(tickets: int) -> None:
                 time.sleep(5)
         else:
             sys.exit(f"{source} stayed in use; try again later")
-    datagen.setup_django(datagen.with_database(url, COPY))
+    datagen.setup_django(datagen.with_database(url, copy))
 
 
 ARM = """
@@ -252,12 +252,13 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=100_000, help="naive loop subset")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the sweep")
+    parser.add_argument("--copy", default=COPY, help="name of the scratch copy (dropped first)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    copy_dataset(args.tickets)
+    copy_dataset(args.tickets, args.copy)
     source = datagen.database_name(args.tickets)
-    print(f"copied {source} to {COPY} in {time.perf_counter() - t0:.1f} s")
+    print(f"copied {source} to {args.copy} in {time.perf_counter() - t0:.1f} s")
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     ids = pick(args.due)
     due_now = arm(ids, now)

@@ -1,6 +1,10 @@
 """Set-based writes that Django's ORM makes costly at batch sizes."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db import connection
+from django.db.models import Field, Model
 
 
 def bulk_update(model, objs, names) -> None:
@@ -34,14 +38,18 @@ def bulk_update(model, objs, names) -> None:
         cursor.execute(sql, params)
 
 
-def bulk_insert(model, objs, names=None) -> None:
-    """``Model.objects.bulk_create(objs)`` for a few rows on a hot path, as one plain
-    INSERT … VALUES … RETURNING id on PostgreSQL; sets each object's pk.
+# Measured (benchmarks/bench_outbox.py's rows): VALUES is quicker for 2 rows, even at 10, and
+# a third slower at 50, where its one parameter per value outweighs unnest()'s arrays.
+UNNEST_FROM = 20
 
-    bulk_create's per-call Python work (about 1.5 ms here) outweighs the write of two or
-    three rows (0.5 ms): the notification outbox adds this to every ticket write.
-    names: the concrete fields to write (default: all but the auto pk); values go through
-    each field's pre_save() and get_db_prep_save(), as bulk_create's do.
+
+def bulk_insert(model, objs, names=None) -> None:
+    """``Model.objects.bulk_create(objs)`` on PostgreSQL without its per-call and per-value
+    Python work; sets each object's pk.
+
+    A few rows (the outbox on every ticket write) go as one INSERT … VALUES … RETURNING id; a
+    large batch (the sweep's notices) as one INSERT … SELECT FROM unnest(), one array per
+    column. names: the concrete fields to write (default: all but the auto pk).
     """
     objs = list(objs)
     if not objs:
@@ -50,13 +58,73 @@ def bulk_insert(model, objs, names=None) -> None:
         model.objects.bulk_create(objs)
         return
     meta = model._meta
-    fields = _insert_fields(meta, names)
-    sql = _insert_sql(meta, fields, len(objs))
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
+    if len(objs) >= UNNEST_FROM:
+        names = names or [f.name for f in meta.concrete_fields if f is not meta.pk]
+        rows = insert_unnest(model, objs, names, tail=f"RETURNING {_qn(meta.pk.column)}")
+    else:
+        fields = _insert_fields(meta, names)
+        params = [
+            f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(meta, fields, len(objs)), params)
+            rows = cursor.fetchall()
+    # PostgreSQL returns the rows of one INSERT in the order it inserts them, the source's.
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        _mark_saved(obj, pk)
+
+
+def insert_unnest(
+    model: type[Model],
+    objs: Sequence[Model],
+    names: Sequence[str],
+    *,
+    constants: dict[str, str] | None = None,
+    tail: str = "",
+) -> list[tuple[Any, ...]]:
+    """INSERT … SELECT FROM unnest(one array per column), PostgreSQL only: one statement and
+    one parameter per column whatever the row count. Returns the RETURNING rows, if the tail
+    asks for some.
+
+    constants: column name -> SQL expression, the same for every row (never user input).
+    """
+    fields = [_concrete(model, name) for name in names]
+    constants = constants or {}
+    columns = ", ".join([_qn(str(f.column)) for f in fields] + [_qn(name) for name in constants])
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    extra = "".join(f", {value}" for value in constants.values())
+    # Only identifiers, types and the caller's constants are interpolated; values are params.
+    sql = (
+        f"INSERT INTO {_qn(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
+    )
+    params = [_column(f, objs) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            _mark_saved(obj, pk)
+        return cursor.fetchall() if "RETURNING" in tail else []
+
+
+def _column(field: Field[Any, Any], objs: Sequence[Model]) -> list[Any]:
+    """A column's values as bulk_create would write them, without its per-value calls where
+    psycopg takes the Python value as it is."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return [field.pre_save(obj, True) for obj in objs]
+    values = [getattr(obj, field.attname) for obj in objs]
+    if field.get_internal_type() == "JSONField":  # psycopg needs its Jsonb wrapper
+        values = [field.get_db_prep_save(v, connection) for v in values]
+    return values
+
+
+def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    # A reverse relation is no Field; a relation without a column of its own has none.
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
 def _insert_fields(meta, names) -> list:
@@ -65,12 +133,11 @@ def _insert_fields(meta, names) -> list:
 
 
 def _insert_sql(meta, fields, count: int) -> str:
-    qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Only identifiers from the model's metadata are interpolated; values are params.
     return (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([row] * count)} RETURNING {qn(meta.pk.column)}"
+        f"INSERT INTO {_qn(meta.db_table)} ({', '.join(_qn(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * count)} RETURNING {_qn(meta.pk.column)}"
     )
 
 

@@ -3,12 +3,9 @@ the rows the unique constraints refuse; bulk_create elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from django.db import connection
-from django.db.models import Field, Model
 
+from core.db import insert_unnest
 from tickets.models import TicketEvent
 
 from .models import EscalationEvent
@@ -49,7 +46,7 @@ def insert_events(events: list[EscalationEvent]) -> list[int] | None:
     if connection.vendor != "postgresql":
         EscalationEvent.objects.bulk_create(events, ignore_conflicts=True)
         return None
-    rows = _pg_insert(
+    rows = insert_unnest(
         EscalationEvent,
         events,
         EVENT_FIELDS,
@@ -66,53 +63,4 @@ def insert_timeline(rows: list[TicketEvent]) -> None:
     if connection.vendor != "postgresql":
         TicketEvent.objects.bulk_create(rows)
     else:
-        _pg_insert(TicketEvent, rows, TIMELINE_FIELDS)
-
-
-def _pg_insert(
-    model: type[Model],
-    objs: Sequence[Model],
-    names: Sequence[str],
-    *,
-    constants: dict[str, str] | None = None,
-    tail: str = "",
-) -> list[tuple[Any, ...]]:
-    """INSERT … SELECT FROM unnest(one array per column): one statement and one parameter
-    per column whatever the row count, and none of bulk_create's per-value Python work.
-    Returns the RETURNING rows, if the tail asks for some."""
-    qn = connection.ops.quote_name
-    fields = [_concrete(model, name) for name in names]
-    constants = constants or {}
-    columns = ", ".join(qn(_column_name(f)) for f in fields)
-    columns += "".join(f", {qn(name)}" for name in constants)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    extra = "".join(f", {value}" for value in constants.values())
-    # Only identifiers and types from the model's metadata are interpolated; values are params.
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
-    )
-    params = [_column(f, objs) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if "RETURNING" in tail else []
-
-
-def _column(field: Field[Any, Any], objs: Sequence[Model]) -> list[Any]:
-    values = [getattr(obj, field.attname) for obj in objs]
-    if field.get_internal_type() == "JSONField":  # psycopg needs its Jsonb wrapper
-        values = [field.get_db_prep_save(v, connection) for v in values]
-    return values
-
-
-def _column_name(field: Field[Any, Any]) -> str:
-    if field.column is None:  # only a relation without a column of its own has none
-        raise TypeError(f"{field} has no column")
-    return field.column
-
-
-def _concrete(model: type[Model], name: str) -> Field[Any, Any]:
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field):  # a reverse relation has no column
-        raise TypeError(f"{model.__name__}.{name} is not a column")
-    return field
+        insert_unnest(TicketEvent, rows, TIMELINE_FIELDS)
