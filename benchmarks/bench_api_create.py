@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eservice REDIS_URL=redis://127.0.0.1:6379/0 \
         python benchmarks/bench_api_create.py [--n 200] [--rounds 5] [--profile]
 
-Uses its own database (eservice_bench_create, recreated and migrated). A client with token auth
-POSTs to /api/v1/tickets/ through DRF's APIClient (the whole middleware stack, no network).
+Uses its own database (eservice_bench_create_<pid>, created, migrated and dropped). A client
+with token auth POSTs to /api/v1/tickets/ through DRF's APIClient (the whole middleware
+stack, no network).
 Each round times three variants back to back, so that the machine's load weighs on each alike:
 
   current       the code as it is: the flood limit counted in one cache call, the notification
@@ -30,9 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchdb import fresh_database  # noqa: E402 - beside this script
+from benchdb import drop_database, fresh_database  # noqa: E402 - beside this script
 
-BENCH_DB = "eservice_bench_create"
+# Per run, so two runs on one machine never drop each other's database.
+BENCH_DB = f"eservice_bench_create_{os.getpid()}"
 TARGET = 300.0
 
 
@@ -208,15 +210,20 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     setup()
-    api = client()
-    create(api, 30, "warm-up")
-    print(f"API ticket creation, in-process, PostgreSQL database {BENCH_DB}, {args.n} per run")
-    report(measure(api, args.n, args.rounds), args.n)
-    if args.profile:
-        profile(api, args.n)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)")
-    forget_keys()
+    try:
+        api = client()
+        create(api, 30, "warm-up")
+        print(f"API ticket creation, in-process, PostgreSQL database {BENCH_DB}, {args.n} per run")
+        report(measure(api, args.n, args.rounds), args.n)
+        if args.profile:
+            profile(api, args.n)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)"
+        )
+    finally:
+        forget_keys()
+        drop_database(BENCH_DB)
 
 
 def forget_keys() -> None:

@@ -4,6 +4,29 @@ import os
 import sys
 
 
+def _server(base: dict) -> dict:
+    return dict(
+        host=base["HOST"] or "127.0.0.1",
+        port=base["PORT"] or 5432,
+        user=base["USER"],
+        password=base["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+
+
+def drop_database(name: str) -> None:
+    """Drop database `name` on DATABASE_URL's server (the benchmark's own, at its end)."""
+    import environ
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    base = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+    with psycopg.connect(**_server(base)) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def fresh_database(name: str) -> None:
     """Drop and create database `name` on DATABASE_URL's PostgreSQL server and point
     DATABASE_URL at it (before Django is set up)."""

@@ -111,9 +111,10 @@ class VirtualUser:
     async def call(self, method: str, url: str, expect=(200,), **kwargs) -> httpx.Response:
         try:
             response = await self.http.request(method, url, **kwargs)
-        except httpx.RemoteProtocolError:
-            # The server closed a kept-alive connection as the request went out; a browser
-            # sends an idempotent request again on a new connection (RFC 9112, 9.3.1).
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            # The server closed a kept-alive connection as the request went out (after a
+            # user's pause, gunicorn's keep-alive may just have expired); a browser sends an
+            # idempotent request again on a new connection (RFC 9112, 9.3.1).
             if method != "GET":
                 raise
             self.stats.retries += 1
