@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import datagen  # noqa: E402 - after the path set-up
 import http_servers as hs  # noqa: E402
 import httpload  # noqa: E402
-from httpload import Mix, VirtualUser, csrf_from  # noqa: E402
+from httpload import VirtualUser, csrf_from  # noqa: E402
 
 WORKERS = 2
 THREADS = 4
@@ -170,20 +170,18 @@ async def api_create(user: VirtualUser) -> None:
     )
 
 
-MIXES = {
-    "client": Mix(
-        {"list": (40, client_list), "open": (40, client_open), "reply": (20, client_reply)}
-    ),
-    "staff": Mix(
-        {
-            "desk": (35, staff_desk),
-            "search": (20, staff_search),
-            "ticket": (25, staff_ticket),
-            "triage": (20, staff_triage),
-        }
-    ),
-    "api": Mix({"create": (1, api_create)}),
-}
+MIXES = httpload.mixes(
+    {
+        "client.list": client_list,
+        "client.open": client_open,
+        "client.reply": client_reply,
+        "staff.desk": staff_desk,
+        "staff.search": staff_search,
+        "staff.ticket": staff_ticket,
+        "staff.triage": staff_triage,
+        "api.create": api_create,
+    }
+)
 
 
 def personas(users: int) -> list[str]:

@@ -38,14 +38,7 @@ def fresh_database(name: str) -> None:
     )
     if not base["ENGINE"].endswith("postgresql"):
         sys.exit("DATABASE_URL must point to PostgreSQL")
-    conninfo = dict(
-        host=base["HOST"] or "127.0.0.1",
-        port=base["PORT"] or 5432,
-        user=base["USER"],
-        password=base["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
+    conninfo = _server(base)
     with psycopg.connect(**conninfo) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -196,3 +196,20 @@ def format_rows(rows: dict[str, dict]) -> list[str]:
             f"{r['p99']:7.1f} {r['errors']:4d}"
         )
     return lines
+
+
+# The persona mix, page -> weight in percent, that both sides of the comparison run.
+WEIGHTS = {
+    "client": {"list": 40, "open": 40, "reply": 20},
+    "staff": {"desk": 35, "search": 20, "ticket": 25, "triage": 20},
+    "api": {"create": 1},
+}
+
+
+def mixes(actions: dict[str, Callable[[VirtualUser], Awaitable[None]]]) -> dict[str, Mix]:
+    """Each persona's Mix from WEIGHTS, with `actions` naming the coroutine for each
+    "persona.page"."""
+    return {
+        persona: Mix({page: (w, actions[f"{persona}.{page}"]) for page, w in pages.items()})
+        for persona, pages in WEIGHTS.items()
+    }

@@ -37,7 +37,7 @@ import bench_http
 import datagen
 import http_servers as hs
 import httpload
-from httpload import Mix, VirtualUser
+from httpload import VirtualUser
 
 QUEUES = datagen.ORGANIZATIONS
 CLIENTS_PER_QUEUE = datagen.CLIENTS_PER_ORG
@@ -355,20 +355,18 @@ async def api_create(user: VirtualUser) -> None:
     )
 
 
-MIXES = {
-    "client": Mix(
-        {"list": (40, client_list), "open": (40, client_open), "reply": (20, client_reply)}
-    ),
-    "staff": Mix(
-        {
-            "desk": (35, staff_desk),
-            "search": (20, staff_search),
-            "ticket": (25, staff_ticket),
-            "triage": (20, staff_triage),
-        }
-    ),
-    "api": Mix({"create": (1, api_create)}),
-}
+MIXES = httpload.mixes(
+    {
+        "client.list": client_list,
+        "client.open": client_open,
+        "client.reply": client_reply,
+        "staff.desk": staff_desk,
+        "staff.search": staff_search,
+        "staff.ticket": staff_ticket,
+        "staff.triage": staff_triage,
+        "api.create": api_create,
+    }
+)
 
 
 async def sign_in(user: VirtualUser, persona: str, n: int) -> None:
