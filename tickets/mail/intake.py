@@ -14,10 +14,10 @@ Inline mode (no worker: CELERY_TASK_ALWAYS_EAGER, MAIL_INTAKE_INLINE or the LMTP
 """
 
 import logging
-import os
-import threading
 
 from django.conf import settings
+
+from core.coalesce import Coalescer
 
 from .models import InboundMessage, InboundStatus
 from .pipeline import process
@@ -83,40 +83,18 @@ def queue_drain() -> None:
         log.warning("inbound: could not queue a drain; the redrive will process the messages")
 
 
-class Doorbell:
-    """Coalesces rings: the first ring starts a timer, the rings until it fires join it.
-
-    A message rings after its row is committed, so the drain task that the timer queues
-    (or a later one) sees it.
-    """
+class Doorbell(Coalescer):
+    """Coalesces rings into one drain task. A message rings after its row is committed, so
+    the drain task that the batch queues (or a later one) sees it."""
 
     def __init__(self, window: float = RING_WINDOW, send=queue_drain):
-        self.window, self.send = window, send
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._pid: int | None = None
+        super().__init__()
+        self.WINDOW, self.send = window, send
 
     def ring(self) -> None:
-        with self._lock:
-            # A timer started before a fork does not run in the child: the child starts its own.
-            if self._timer is not None and self._pid == os.getpid():
-                return
-            self._pid = os.getpid()
-            self._timer = threading.Timer(self.window, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+        self.add()
 
-    def flush(self) -> None:
-        """Queue now what is waiting (on shutdown)."""
-        with self._lock:
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-            self.send()
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
+    def deliver(self, items: list) -> None:
         self.send()
 
 
