@@ -1,13 +1,8 @@
 """Settings for several hosts: the beat scheduler, sessions, the replica and the bucket follow
 the environment; without it, one machine keeps the defaults."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.settings_probe import run_probe
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import json
 import django
@@ -43,19 +38,7 @@ CONFIG_VARS = (
 
 
 def probe(tmp_path, **env_vars) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", ESERVICE_VAR_DIR=str(tmp_path / "var"))
-    env.update(env_vars)
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_probe(PROBE, tmp_path, CONFIG_VARS, **env_vars)
 
 
 def beat_schedule(tmp_path, **env_vars) -> dict:

@@ -1,12 +1,6 @@
 """Configuration comes from the environment; the defaults need no server at all."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.settings_probe import run_probe
 
 PROBE = """
 import json
@@ -70,19 +64,7 @@ with connection.cursor() as c:
 
 
 def probe(tmp_path, script=PROBE, **env_vars):
-    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
-    env.update(DJANGO_SETTINGS_MODULE="portal.settings", ESERVICE_VAR_DIR=str(tmp_path / "var"))
-    env.update(env_vars)
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_probe(script, tmp_path, CONFIG_VARS, **env_vars)
 
 
 def test_defaults_are_sqlite_and_the_filesystem_broker(tmp_path):
