@@ -39,13 +39,16 @@ class CappedCount(int):
         return str(self)
 
 
-def capped_count(queryset, cap: int | None = None) -> int:
-    """Exact count when small; otherwise a CappedCount holding the planner's estimate."""
+def capped_count(queryset, cap: int | None = None, trust_estimate_above: int | None = None) -> int:
+    """Exact count when small; otherwise a CappedCount holding the planner's estimate.
+
+    The estimate stands without counting when it is above `trust_estimate_above` (by
+    default the larger of ESTIMATE_ABOVE and five caps)."""
     cap = cap or COUNT_CAP
     if not hasattr(queryset, "query"):
         return len(queryset)
     guess = estimate(queryset)
-    if guess > max(ESTIMATE_ABOVE, 5 * cap):
+    if guess > (trust_estimate_above or max(ESTIMATE_ABOVE, 5 * cap)):
         return CappedCount(guess)
     exact = queryset[: cap + 1].count()
     return exact if exact <= cap else CappedCount(max(cap + 1, guess))

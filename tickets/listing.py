@@ -7,7 +7,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.utils.functional import cached_property
 
-from core.paging import CappedCount, TwoEndedPaginator, estimate
+from core.paging import TwoEndedPaginator, capped_count
 
 # Above this many, a tab says "1,000+": counting further reads that many more rows.
 TAB_CAP = 1_000
@@ -64,11 +64,7 @@ def pager_count(queryset) -> int:
     counted row. And the estimate is trusted from TRUST_ESTIMATE_ABOVE rows on.
     """
     rows = queryset.order_by().values("pk")
-    guess = estimate(rows)
-    if guess > TRUST_ESTIMATE_ABOVE:
-        return CappedCount(guess)
-    exact = rows[: PAGER_CAP + 1].count()
-    return exact if exact <= PAGER_CAP else CappedCount(max(PAGER_CAP + 1, guess))
+    return capped_count(rows, PAGER_CAP, trust_estimate_above=TRUST_ESTIMATE_ABOVE)
 
 
 class DeskPaginator(TwoEndedPaginator):
