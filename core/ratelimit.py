@@ -40,6 +40,16 @@ def hit(name: str, window: int) -> None:
         cache.set(name, 1, window)
 
 
+def count(name: str, window: int) -> int:
+    """Count one hit → the hits so far in this window. One cache call while a window is open
+    (the common case), where wait_seconds() then hit() would take two."""
+    try:
+        return cache.incr(name)
+    except ValueError:  # no window yet, or it expired
+        hit(name, window)
+        return 1
+
+
 def _trusted(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -28,7 +28,7 @@ def check_new_ticket(user) -> None:
     limit = settings.TICKETS_PER_USER_PER_HOUR
     # Counted first: one cache call while under the limit, instead of a read then a count.
     # A refused attempt adds to a count that is over the limit until its window ends anyway.
-    if _count(name) <= limit:
+    if ratelimit.count(name, WINDOW) <= limit:
         return
     left = ratelimit.wait_seconds(name, limit, WINDOW)
     if left:
@@ -38,15 +38,6 @@ def check_new_ticket(user) -> None:
             % {"minutes": minutes},
             retry_after=left,
         )
-
-
-def _count(name: str) -> int:
-    """Count one hit in the window → the hits so far (1 for the hit that opens a window)."""
-    try:
-        return cache.incr(name)
-    except ValueError:  # no window yet, or it expired
-        ratelimit.hit(name, WINDOW)
-        return 1
 
 
 def mail_sender_over_limit(address: str, message_pk: int) -> bool:
