@@ -82,6 +82,12 @@ def parse_args():
         help="mean seconds a user pauses between page loads (0: back to back, the worst case)",
     )
     parser.add_argument("--warmup", type=float, default=15)
+    parser.add_argument(
+        "--capacity-seconds",
+        type=float,
+        default=15,
+        help="then each page type on its own, --users back to back, for this long (0: skip)",
+    )
     parser.add_argument("--quick", action="store_true", help="10k tickets, 10 s per side")
     parser.add_argument("--peer-dir", default=os.environ.get("PEER_DIR", ""))
     parser.add_argument("--peer-python", default=os.environ.get("PEER_PYTHON", ""))
@@ -93,6 +99,7 @@ def parse_args():
     args = parser.parse_args()
     if args.quick:
         args.size, args.seconds, args.warmup = "10k", 10, 3
+        args.capacity_seconds = min(args.capacity_seconds, 4)
     args.peer_size = args.peer_size or "10k"  # the largest it answers at: see the docstring
     return args
 
@@ -170,18 +177,19 @@ async def api_create(user: VirtualUser) -> None:
     )
 
 
-MIXES = httpload.mixes(
-    {
-        "client.list": client_list,
-        "client.open": client_open,
-        "client.reply": client_reply,
-        "staff.desk": staff_desk,
-        "staff.search": staff_search,
-        "staff.ticket": staff_ticket,
-        "staff.triage": staff_triage,
-        "api.create": api_create,
-    }
-)
+ACTIONS = {
+    "client.list": client_list,
+    "client.open": client_open,
+    "client.reply": client_reply,
+    "staff.desk": staff_desk,
+    "staff.search": staff_search,
+    "staff.ticket": staff_ticket,
+    "staff.triage": staff_triage,
+    "api.create": api_create,
+}
+MIXES = httpload.mixes(ACTIONS)
+# Every page type, each measured on its own by --capacity-seconds.
+CAPACITY_PAGES = [key.replace(".", "_") for key in ACTIONS]
 
 
 def personas(users: int) -> list[str]:
@@ -232,7 +240,34 @@ async def drive(base_url: str, args, hook_port: int) -> tuple[httpload.Stats, di
         run = await httpload.run_users(users, args.seconds, args.warmup, args.think)
     finally:
         await asyncio.gather(*(u.close() for u in users))
+    if args.capacity_seconds:
+        run["capacity"] = await capacity(base_url, args, sign_in, ACTIONS, CAPACITY_PAGES)
     return stats, run
+
+
+async def capacity(base_url: str, args, sign_in, actions: dict, pages: list[str], known=None):
+    """Each page type on its own (httpload.run_capacity), with --users users of its persona
+    signed in afresh. `known(user)`, if given, tells a user what its first page showed."""
+    personas = {page.split("_", 1)[0] for page in pages}
+    users_of = {
+        persona: [
+            VirtualUser(base_url, httpload.Stats(), None, seed=100 + n, persona=persona)
+            for n in range(args.users)
+        ]
+        for persona in sorted(personas)
+    }
+    everyone = [user for users in users_of.values() for user in users]
+    try:
+        for persona, users in users_of.items():
+            await asyncio.gather(*(sign_in(u, persona, n) for n, u in enumerate(users)))
+        for user in everyone:
+            if known:
+                known(user)
+        return await httpload.run_capacity(
+            users_of, actions, pages, args.capacity_seconds, warmup=min(3, args.warmup)
+        )
+    finally:
+        await asyncio.gather(*(u.close() for u in everyone))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -360,6 +395,10 @@ def print_result(title: str, result: dict) -> None:
     print(f"load average at the end (1, 5, 15 min; the machine is shared): {load}")
     if "delivered" in result:
         print(f"delivered during the run: {result['delivered']}")
+    if run.get("capacity"):
+        print("\neach page type on its own (one at a time, the same number of users back to back):")
+        for line in httpload.format_rows(run["capacity"]):
+            print(line)
 
 
 def print_targets(result: dict) -> None:

@@ -188,6 +188,37 @@ async def run_users(
     return {"seconds": wall, "cpu_seconds": cpu, "cpu_share": cpu / wall if wall else 0.0}
 
 
+async def run_capacity(
+    users_of: dict[str, list[VirtualUser]],
+    actions: dict[str, Action],
+    pages: list[str],
+    seconds: float,
+    warmup: float = 0.0,
+) -> dict[str, dict]:
+    """Each page on its own: every user of the page's persona loads only that page, back to
+    back, for `warmup` then `seconds` s; one page after the other, so no page waits behind
+    another's queue. What a page sustains this way is its capacity on this server (pages/s),
+    the figure two servers can be compared on page for page; in a mix, a persona whose pages
+    are slow holds its users and leaves the server to the others.
+
+    pages are names such as "client_list": persona, underscore, page (the action
+    "client.list" in `actions`). Returns each page's row (Stats.rows) and its wall time."""
+    rows = {}
+    for page in pages:
+        persona = page.split("_", 1)[0]
+        users = users_of.get(persona) or []
+        if not users:
+            continue
+        stats = Stats()
+        mix = Mix({page: (1, actions[page.replace("_", ".", 1)])})
+        for user in users:
+            user.stats, user.mix = stats, mix
+        run = await run_users(users, seconds, warmup)
+        rows[page] = stats.rows(run["seconds"]).get(page) or PageStats().row(run["seconds"])
+        rows[page]["seconds"] = run["seconds"]
+    return rows
+
+
 def format_rows(rows: dict[str, dict]) -> list[str]:
     lines = [f"{'page':<16} {'loads':>6} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'err':>4}"]
     for page, r in rows.items():

@@ -25,6 +25,7 @@ The client reply has no match (the peer's customers reply by e-mail only).
 
 import asyncio
 import base64
+import functools
 import json
 import os
 import re
@@ -355,18 +356,17 @@ async def api_create(user: VirtualUser) -> None:
     )
 
 
-MIXES = httpload.mixes(
-    {
-        "client.list": client_list,
-        "client.open": client_open,
-        "client.reply": client_reply,
-        "staff.desk": staff_desk,
-        "staff.search": staff_search,
-        "staff.ticket": staff_ticket,
-        "staff.triage": staff_triage,
-        "api.create": api_create,
-    }
-)
+ACTIONS = {
+    "client.list": client_list,
+    "client.open": client_open,
+    "client.reply": client_reply,
+    "staff.desk": staff_desk,
+    "staff.search": staff_search,
+    "staff.ticket": staff_ticket,
+    "staff.triage": staff_triage,
+    "api.create": api_create,
+}
+MIXES = httpload.mixes(ACTIONS)
 
 
 async def sign_in(user: VirtualUser, persona: str, n: int) -> None:
@@ -411,6 +411,11 @@ async def drive(base_url: str, args, info: str) -> tuple[httpload.Stats, dict]:
         run = await httpload.run_users(users, args.seconds, args.warmup, args.think)
     finally:
         await asyncio.gather(*(u.close() for u in users))
+    if args.capacity_seconds:
+        known = functools.partial(known_tickets, info)
+        run["capacity"] = await bench_http.capacity(
+            base_url, args, sign_in, ACTIONS, MATCHING, known=known
+        )
     return stats, run
 
 
@@ -463,10 +468,18 @@ def serve_and_drive(args, procs, env: dict, ports: dict, tickets: int, info: str
 
 
 def print_ratios(ours: dict, peer: dict) -> None:
-    """eService's page loads per second over the peer's (the baseline), per matching page."""
+    """eService's page loads per second over the peer's (the baseline), per matching page:
+    in the mix, then (with --capacity-seconds) each page type on its own."""
     mine = ours["stats"].rows(ours["run"]["seconds"])
     theirs = peer["stats"].rows(peer["run"]["seconds"])
-    print("\nthroughput ratio per matching page, eService / peer (baseline), same 16 users:")
+    print("\nthroughput ratio per matching page in the mix, eService / peer (baseline):")
+    print_ratio_rows(mine, theirs)
+    if ours["run"].get("capacity") and peer["run"].get("capacity"):
+        print("\ncapacity ratio per matching page, each page type on its own, eService / peer:")
+        print_ratio_rows(ours["run"]["capacity"], peer["run"]["capacity"])
+
+
+def print_ratio_rows(mine: dict, theirs: dict) -> None:
     print(f"{'page':<16} {'eService/s':>10} {'peer/s':>8} {'ratio':>7} {'p95 ms':>15}")
     for page in MATCHING:
         if page not in mine or page not in theirs:

@@ -217,3 +217,31 @@ def test_a_get_is_sent_again_once_when_the_server_drops_the_connection():
     assert response.text == "ok"
     assert stats.retries == 1
     assert len(seen) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capacity_loads_each_page_type_on_its_own_with_the_users_of_its_persona(live_server):
+    client = ClientFactory(username="bench-capacity")
+    TicketFactory(organization=client.organization, reporter=client)
+
+    async def scenario():
+        users = [
+            httpload.VirtualUser(live_server.url, httpload.Stats(), None, seed=n) for n in range(2)
+        ]
+        for user in users:
+            await user.login("/accounts/login/", client.username, PASSWORD)
+            await bench_http.client_list(user)  # what the first page showed: a reference
+        try:
+            pages = ["client_list", "client_open", "staff_desk"]  # no staff user signed in
+            return await httpload.run_capacity(
+                {"client": users}, bench_http.ACTIONS, pages, seconds=0.3
+            )
+        finally:
+            for user in users:
+                await user.close()
+
+    rows = asyncio.run(scenario())
+    assert set(rows) == {"client_list", "client_open"}
+    for row in rows.values():
+        assert row["errors"] == 0 and row["count"] >= 2
+        assert row["seconds"] >= 0.3 and row["rate"] == row["count"] / row["seconds"]
