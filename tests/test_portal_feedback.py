@@ -113,6 +113,35 @@ def test_list_with_unread_markers_and_tabs_has_a_fixed_query_count(
     assert sum(t.unread for t in response.context["page"].object_list) == 6
 
 
+def test_opening_a_ticket_keeps_one_view_per_person_at_the_latest_time(client, alice, charlie):
+    from tickets.models import TicketView
+
+    ticket = open_ticket(alice)
+    client.force_login(alice)
+    later = T0 + datetime.timedelta(hours=5)
+    view(client, ticket)
+    view(client, ticket, at=later)
+    assert list(TicketView.objects.values_list("user", "ticket", "viewed_at")) == [
+        (alice.pk, ticket.pk, later)
+    ]
+
+
+def test_the_ticket_page_has_a_fixed_query_count(
+    client, alice, charlie, django_assert_max_num_queries
+):
+    ticket = open_ticket(alice)
+    for n in range(5):
+        staff_reply(ticket, charlie, body=f"Update {n}")
+    client.force_login(alice)
+    view(client, ticket)
+    # the session's user with its organization, the ticket, its public events, files,
+    # comments and their files, escalations, watchers, and the one statement of the visit
+    with django_assert_max_num_queries(9):
+        response = client.get(f"/tickets/{ticket.reference}/")
+    assert response.content.decode().count("Update ") == 5
+    assert alice.organization.name in response.content.decode()
+
+
 # --- tabs and search ----------------------------------------------------------------------
 
 

@@ -149,6 +149,7 @@ DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.UserBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tickets:list"
 LOGOUT_REDIRECT_URL = "login"
