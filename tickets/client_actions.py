@@ -34,13 +34,15 @@ def mark_viewed(user, ticket: Ticket, at: datetime.datetime | None = None) -> No
     # SELECT and an UPDATE: the portal writes this on every ticket page a client opens.
     meta = TicketView._meta
     table, qn = meta.db_table, connection.ops.quote_name
-    user_id, ticket_id, viewed_at = (qn(meta.get_field(f).column) for f in UPSERT_FIELDS)
+    columns = {f.name: qn(f.column) for f in meta.concrete_fields if f.column}
+    user_id, ticket_id, viewed_at = (columns[name] for name in UPSERT_FIELDS)
     sql = (
         f"INSERT INTO {qn(table)} ({user_id}, {ticket_id}, {viewed_at}) VALUES (%s, %s, %s) "  # noqa: S608 - names from the model
         f"ON CONFLICT ({user_id}, {ticket_id}) DO UPDATE SET {viewed_at} = EXCLUDED.{viewed_at}"
     )
-    field = meta.get_field("viewed_at")
-    when = field.get_db_prep_save(at or timezone.now(), connection)
+    when = TicketView._meta.get_field("viewed_at").get_db_prep_save(
+        at or timezone.now(), connection
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, ticket.pk, when])
 
