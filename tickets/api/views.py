@@ -78,10 +78,17 @@ class TicketViewSet(
     def get_serializer_class(self):
         return s.TicketSerializer if self.action == "list" else s.TicketDetailSerializer
 
-    def _respond(self, ticket, status_code=status.HTTP_200_OK):
-        """Re-read with the list's joins: services return a locked row without them."""
-        fresh = self.get_queryset().get(pk=ticket.pk)
-        return Response(self.get_serializer(fresh).data, status=status_code)
+    def _respond(self, ticket, loaded, status_code=status.HTTP_200_OK):
+        """The ticket as the verb left it (its row as written under the lock), with the people
+        and files get_object() read for it: a verb changes no attachment and names no other
+        organization or reporter, so only a new assignee is read again."""
+        for name in ("organization", "reporter", "assignee"):
+            field = Ticket._meta.get_field(name)
+            same = getattr(ticket, field.attname) == getattr(loaded, field.attname)
+            if same and field.is_cached(loaded):
+                field.set_cached_value(ticket, field.get_cached_value(loaded))
+        ticket._prefetched_objects_cache = dict(getattr(loaded, "_prefetched_objects_cache", {}))
+        return Response(self.get_serializer(ticket).data, status=status_code)
 
     @extend_schema(parameters=[REFERENCE])
     def retrieve(self, request, *args, **kwargs):
@@ -143,42 +150,42 @@ class TicketViewSet(
     def triage(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.TriageSerializer)
-        return self._respond(services.triage(ticket, actor=request.user, **data))
+        return self._respond(services.triage(ticket, actor=request.user, **data), ticket)
 
     @_ticket_response(s.StartSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"], permission_classes=STAFF_ACTION)
     def start(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.StartSerializer)
-        return self._respond(services.start_diagnosis(ticket, actor=request.user, **data))
+        return self._respond(services.start_diagnosis(ticket, actor=request.user, **data), ticket)
 
     @_ticket_response(s.ResolveSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"], permission_classes=STAFF_ACTION)
     def resolve(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.ResolveSerializer)
-        return self._respond(services.resolve(ticket, actor=request.user, **data))
+        return self._respond(services.resolve(ticket, actor=request.user, **data), ticket)
 
     @_ticket_response(s.AssignSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"], permission_classes=STAFF_ACTION)
     def assign(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.AssignSerializer)
-        return self._respond(services.assign(ticket, actor=request.user, **data))
+        return self._respond(services.assign(ticket, actor=request.user, **data), ticket)
 
     @_ticket_response(s.ExcludeSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"], permission_classes=STAFF_ACTION)
     def exclude(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.ExcludeSerializer)
-        return self._respond(services.set_exclusion(ticket, actor=request.user, **data))
+        return self._respond(services.set_exclusion(ticket, actor=request.user, **data), ticket)
 
     @_ticket_response(s.ReopenSerializer, parameters=[REFERENCE])
     @action(detail=True, methods=["post"])
     def reopen(self, request, reference=None):
         ticket = self.get_object()
         data = self._valid(s.ReopenSerializer)
-        return self._respond(services.reopen(ticket, actor=request.user, **data))
+        return self._respond(services.reopen(ticket, actor=request.user, **data), ticket)
 
     def _valid(self, serializer_class) -> dict:
         data = serializer_class(data=self.request.data, context=self.get_serializer_context())
