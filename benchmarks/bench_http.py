@@ -177,16 +177,7 @@ async def api_create(user: VirtualUser) -> None:
     )
 
 
-ACTIONS = {
-    "client.list": client_list,
-    "client.open": client_open,
-    "client.reply": client_reply,
-    "staff.desk": staff_desk,
-    "staff.search": staff_search,
-    "staff.ticket": staff_ticket,
-    "staff.triage": staff_triage,
-    "api.create": api_create,
-}
+ACTIONS = httpload.actions(globals())  # each persona_page coroutine above
 MIXES = httpload.mixes(ACTIONS)
 # Every page type, each measured on its own by --capacity-seconds.
 CAPACITY_PAGES = [key.replace(".", "_") for key in ACTIONS]

@@ -237,6 +237,16 @@ WEIGHTS = {
 }
 
 
+def actions(namespace: dict) -> dict[str, Action]:
+    """The coroutine of each "persona.page" of WEIGHTS: the one named persona_page in
+    `namespace` (a benchmark module's globals())."""
+    return {
+        f"{persona}.{page}": namespace[f"{persona}_{page}"]
+        for persona, pages in WEIGHTS.items()
+        for page in pages
+    }
+
+
 def mixes(actions: dict[str, Callable[[VirtualUser], Awaitable[None]]]) -> dict[str, Mix]:
     """Each persona's Mix from WEIGHTS, with `actions` naming the coroutine for each
     "persona.page"."""
