@@ -184,16 +184,18 @@ def request_escalation(ticket: Ticket, user: User, reason: str) -> EscalationEve
 
 
 # What the notices of an escalation read: the level's contacts, the assignee (a watcher of
-# every level), the reporter (the client mail of a level reached), the plan (webhooks' ticket).
-NOTICE_JOINS = (
-    "ticket__assignee",
-    "ticket__reporter",
-    "ticket__organization__contract__plan",
-    "ticket__organization__contract__support_manager",
-    "ticket__organization__contract__account_manager",
+# every level), the reporter (the client mail of a level reached), the plan (webhooks'
+# ticket). The people come once per batch, not once per row: a batch names a few staff and
+# contracts many times over, and a joined row per event built as many instances.
+NOTICE_PEOPLE = (
+    "assignee",
+    "reporter",
+    "organization__contract__plan",
+    "organization__contract__support_manager",
+    "organization__contract__account_manager",
 )
 # The ticket's long texts: no notice reads them.
-NOTICE_UNREAD = ("ticket__description", "ticket__search_vector", "ticket__user_agent")
+NOTICE_UNREAD = ("description", "search_vector", "user_agent")
 
 
 @shared_task(name="escalation.tasks.notify_events")
@@ -205,12 +207,24 @@ def notify_events(ids: list[int]) -> int:
     with transaction.atomic():
         events = list(
             EscalationEvent.objects.filter(pk__in=ids, notified_at__isnull=True)
-            .select_related(*NOTICE_JOINS)
-            .defer(*NOTICE_UNREAD)
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(skip_locked=True)
             .order_by("ticket_id", "level")
         )
+        _attach_tickets(events)
         return notify(events)
+
+
+def _attach_tickets(events: list[EscalationEvent]) -> None:
+    """Each event's ticket, one instance per ticket, with the people its notices name."""
+    tickets = (
+        Ticket.objects.filter(pk__in={e.ticket_id for e in events})
+        .defer(*NOTICE_UNREAD)
+        .select_related("organization__contract")
+        .prefetch_related(*NOTICE_PEOPLE)
+    )
+    by_pk = {t.pk: t for t in tickets}
+    for event in events:
+        event.ticket = by_pk[event.ticket_id]
 
 
 # An event younger than this is left to the task its sweep queued.
