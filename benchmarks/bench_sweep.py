@@ -100,6 +100,21 @@ FROM chosen WHERE t.id = chosen.id
 """
 
 
+SNAPSHOT = """
+CREATE TABLE IF NOT EXISTS bench_sweep_due AS
+SELECT id, escalation_level, response_breached_at, resolution_breached_at, next_check_at,
+    updated_at
+FROM tickets_ticket WHERE next_check_at <= %s
+"""
+RESTORE = """
+UPDATE tickets_ticket t SET escalation_level = s.escalation_level,
+    response_breached_at = s.response_breached_at,
+    resolution_breached_at = s.resolution_breached_at, next_check_at = s.next_check_at,
+    updated_at = s.updated_at
+FROM bench_sweep_due s WHERE t.id = s.id
+"""
+
+
 def pick(n_due: int) -> list[int]:
     """The newest closed or resolved tickets: the ones made due."""
     from django.db import connection
@@ -135,6 +150,10 @@ def arm(ids: list[int], now: datetime.datetime) -> int:
         },
     }
     with connection.cursor() as cur:
+        # The dataset's own due tickets, as they were before the first sweep: every arming
+        # puts back what a sweep writes of them (escalation.sweep.WRITTEN).
+        cur.execute(SNAPSHOT, [now])
+        cur.execute(RESTORE)
         cur.execute(
             "TRUNCATE escalation_escalationevent, tickets_ticketevent, notifications_notification"
         )
