@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -69,7 +70,7 @@ def sweep(
     batch_size: int = 500,
     *,
     notify: Callable[[list[int]], None] | None = None,
-    notices_inline: bool = False,
+    notices_inline: bool | None = None,
 ) -> SweepResult:
     """Fire every due escalation, batch by batch, until nothing is due at `now`.
 
@@ -94,12 +95,14 @@ def sweep(
        (beat, with every sweep) picks up when a task is lost. The notices were two thirds
        of a batch's writes; out of the sweep's transaction they no longer hold its locks
        and a worker writes them alongside the next batch.
-    ``notices_inline`` writes the notices in the batch's own transaction instead (the
-    sweep before the notices moved out; benchmarks compare the two).
+    ``notices_inline`` (default: settings.ESCALATION_NOTICES_INLINE) writes the notices in
+    the batch's own transaction instead, as the sweep did before (benchmarks compare both).
     A ticket whose evaluation raises is logged and looked at again RETRY_AFTER later.
     """
     now = now or timezone.now()
     notify = notify or queue_notifications
+    if notices_inline is None:
+        notices_inline = settings.ESCALATION_NOTICES_INLINE
     result = SweepResult()
     director = None
     while True:
