@@ -52,6 +52,7 @@ ISSUE = {"open_tickets": 650_000, "nothing_due_s": 0.9, "escalate_10k_s": 75.0}
 def copy_dataset(tickets: int, copy: str = COPY) -> None:
     """A fresh copy of the shared dataset, made from it as a template (it must be idle)."""
     import psycopg
+    from django.conf import settings
     from django.db import connections
     from psycopg import sql
 
@@ -59,7 +60,8 @@ def copy_dataset(tickets: int, copy: str = COPY) -> None:
     url = datagen.server_url()
     if not _loaded(url, source, tickets):
         datagen.ensure_dataset(tickets)  # loads it (and migrates it) once
-    connections.close_all()
+    if settings.configured:
+        connections.close_all()
     with psycopg.connect(
         datagen.conninfo(datagen.with_database(url, "postgres")), autocommit=True
     ) as conn:
