@@ -11,13 +11,18 @@ eservice_data_1m, dropped and made again on every run. In the copy, `--due` of t
 closed tickets are re-opened as P1 and made due now: half on a 24/7 clock that breached an
 hour ago (→ level 1), half on business hours, received four weeks ago (→ levels 1, 2 and 3 at
 once, a late sweep). The dataset's own open tickets that are due are swept as well.
-Notifications are counted, not queued: the sweep's `notify` hook receives each batch's ids.
+No task is queued: the sweep's `notify` hook collects each batch's event ids, and the
+notices are then written here by the task's own code (escalation.services.notify_events, as
+a worker would), timed on their own.
 
 Prints: a sweep with nothing due (median of 20), the sweep of the due tickets (escalations/s,
-queries, batches, memory), and the named baseline measured in the same run — the naive way,
-iterating every active ticket through the ORM and computing its elapsed fraction in Python
-as common helpdesks' escalation commands do, timed on a `--naive` subset and extrapolated
-linearly — with the ratio between the two.
+queries, batches, memory), the notices' fanout after it (outbox rows/s) and the two together,
+and two named baselines measured in the same run on the same due tickets (re-armed):
+"previous sweep" — the notices written inside each batch's transaction
+(sweep(notices_inline=True), what the sweep did before) — and "naive", iterating every active
+ticket through the ORM and computing its elapsed fraction in Python as common helpdesks'
+escalation commands do, timed on a `--naive` subset and extrapolated linearly; with the
+ratios. The outbox row counts of the two sweeps are compared: they must be equal.
 """
 
 from __future__ import annotations
@@ -47,13 +52,16 @@ ISSUE = {"open_tickets": 650_000, "nothing_due_s": 0.9, "escalate_10k_s": 75.0}
 def copy_dataset(tickets: int, copy: str = COPY) -> None:
     """A fresh copy of the shared dataset, made from it as a template (it must be idle)."""
     import psycopg
+    from django.conf import settings
     from django.db import connections
     from psycopg import sql
 
     source = datagen.database_name(tickets)
-    datagen.ensure_dataset(tickets)
-    connections.close_all()
     url = datagen.server_url()
+    if not _loaded(url, source, tickets):
+        datagen.ensure_dataset(tickets)  # loads it (and migrates it) once
+    if settings.configured:
+        connections.close_all()
     with psycopg.connect(
         datagen.conninfo(datagen.with_database(url, "postgres")), autocommit=True
     ) as conn:
@@ -74,6 +82,20 @@ def copy_dataset(tickets: int, copy: str = COPY) -> None:
     datagen.setup_django(datagen.with_database(url, copy))
 
 
+def _loaded(url: str, source: str, tickets: int) -> bool:
+    """Whether the shared dataset is there and complete, read without Django: setting
+    Django up on it would migrate it, a write to a database other benchmarks read. The
+    copy is migrated instead (datagen.setup_django)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(datagen.conninfo(datagen.with_database(url, source))) as conn:
+            row = conn.execute("SELECT count(*) FROM tickets_ticket").fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None and row[0] == tickets
+
+
 ARM = """
 WITH chosen AS (
     SELECT t.id, c.region FROM tickets_ticket t
@@ -92,6 +114,21 @@ UPDATE tickets_ticket t SET
     response_clock = CASE WHEN t.id %% 2 = 0 THEN 'business' ELSE 'clock' END,
     next_check_at = %(now)s - (t.id %% 3000) * interval '1 second'
 FROM chosen WHERE t.id = chosen.id
+"""
+
+
+SNAPSHOT = """
+CREATE TABLE IF NOT EXISTS bench_sweep_due AS
+SELECT id, escalation_level, response_breached_at, resolution_breached_at, next_check_at,
+    updated_at
+FROM tickets_ticket WHERE next_check_at <= %s
+"""
+RESTORE = """
+UPDATE tickets_ticket t SET escalation_level = s.escalation_level,
+    response_breached_at = s.response_breached_at,
+    resolution_breached_at = s.resolution_breached_at, next_check_at = s.next_check_at,
+    updated_at = s.updated_at
+FROM bench_sweep_due s WHERE t.id = s.id
 """
 
 
@@ -130,9 +167,16 @@ def arm(ids: list[int], now: datetime.datetime) -> int:
         },
     }
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE escalation_escalationevent, tickets_ticketevent")
+        # The dataset's own due tickets, as they were before the first sweep: every arming
+        # puts back what a sweep writes of them (escalation.sweep.WRITTEN).
+        cur.execute(SNAPSHOT, [now])
+        cur.execute(RESTORE)
+        cur.execute(
+            "TRUNCATE escalation_escalationevent, tickets_ticketevent, notifications_notification"
+        )
         cur.execute(ARM, params)
-        cur.execute("ANALYZE tickets_ticket")
+        # Each arming rewrites the due rows: vacuum, so every run starts from the same state.
+        cur.execute("VACUUM (ANALYZE) tickets_ticket")
         cur.execute("SELECT count(*) FROM tickets_ticket WHERE next_check_at <= %s", [now])
         return cur.fetchone()[0]
 
@@ -153,7 +197,9 @@ def warm_up() -> None:
         ticket_rules(ticket)
 
 
-def timed_sweep(now: datetime.datetime, batch_size: int, queued: list[list[int]]) -> tuple:
+def timed_sweep(
+    now: datetime.datetime, batch_size: int, queued: list[list[int]], *, inline: bool = False
+) -> tuple:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -161,9 +207,24 @@ def timed_sweep(now: datetime.datetime, batch_size: int, queued: list[list[int]]
 
     with CaptureQueriesContext(connection) as ctx:
         started, cpu = time.perf_counter(), time.process_time()
-        result = sweep(now=now, batch_size=batch_size, notify=queued.append)
+        result = sweep(now=now, batch_size=batch_size, notify=queued.append, notices_inline=inline)
         elapsed = time.perf_counter() - started
     return result, elapsed, len(ctx.captured_queries), time.process_time() - cpu
+
+
+def timed_fanout(queued: list[list[int]]) -> tuple[int, float, float]:
+    """The notices of the sweep's batches, each batch's ids as its task gets them."""
+    from escalation.services import notify_events
+
+    started, cpu = time.perf_counter(), time.process_time()
+    notified = sum(notify_events(ids) for ids in queued)
+    return notified, time.perf_counter() - started, time.process_time() - cpu
+
+
+def outbox_rows() -> int:
+    from notifications.models import Notification
+
+    return Notification.objects.count()
 
 
 def naive_loop(limit: int, now: datetime.datetime) -> tuple[float, int, int]:
@@ -283,19 +344,103 @@ def main() -> None:
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report_sweep(args, due_now, result, elapsed, queries, cpu, queued)
+    rate = report_sweep(args, due_now, result, elapsed, queries, cpu, queued)
     print(f"  maxrss growth during the sweep: {(rss1 - rss0) / 1024:.1f} MB")
     again, again_s, again_q, _ = timed_sweep(now, args.batch_size, [])
     print(f"  second run: {again_s * 1000:.1f} ms, {again}, {again_q} queries")
+    fanout_s = report_fanout(queued, result, elapsed)
+    rows = outbox_rows()
 
     arm(ids, now)
     tracemalloc.start()
     timed_sweep(now, args.batch_size, [])
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"  peak Python memory (tracemalloc, identical re-run): {peak / 1e6:.1f} MB")
+    print(f"  peak Python memory (tracemalloc, identical re-run, sweep only): {peak / 1e6:.1f} MB")
 
+    arm(ids, now)
+    with_worker = report_with_worker(args, now, result.escalations)
+    arm(ids, now)
+    report_previous(args, now, rate, (elapsed + fanout_s, with_worker), rows)
     report_baseline(args, total_active, empty_ms, elapsed, result)
+
+
+def report_fanout(queued: list[list[int]], result, elapsed: float) -> float:
+    """The notices after the sweep, as its tasks write them; returns their time."""
+    notified, fanout_s, cpu = timed_fanout(queued)
+    rows = outbox_rows()
+    total = elapsed + fanout_s
+    print(
+        f"\nnotices after the sweep (notify_events per batch, as a worker runs them): "
+        f"{notified:,} events, {rows:,} outbox rows in {fanout_s:.2f} s "
+        f"({rows / max(fanout_s, 1e-9):,.0f} rows/s; CPU {cpu:.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"  sweep + notices one after the other in one process: {total:.2f} s, "
+        f"{result.escalations / total:,.0f} escalations/s (a worker writes the notices "
+        f"alongside the next sweep batch instead)"
+    )
+    return fanout_s
+
+
+def report_with_worker(args, now: datetime.datetime, escalations: int) -> float:
+    """The sweep with one worker thread (its own connection) writing each batch's notices as
+    the batch commits, as a Celery worker beside beat would: until the last notice."""
+    import queue
+    import threading
+
+    from django.db import connections
+
+    from escalation.services import notify_events
+    from escalation.sweep import sweep
+
+    batches: queue.Queue[list[int] | None] = queue.Queue()
+    notified = [0]
+
+    def worker() -> None:
+        try:
+            while (ids := batches.get()) is not None:
+                notified[0] += notify_events(ids)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started = time.perf_counter()
+    sweep(now=now, batch_size=args.batch_size, notify=batches.put, notices_inline=False)
+    swept = time.perf_counter() - started
+    batches.put(None)
+    thread.join()
+    total = time.perf_counter() - started
+    print(
+        f"\nsweep with one worker thread writing each batch's notices as it commits: swept in "
+        f"{swept:.2f} s, last notice at {total:.2f} s ({notified[0]:,} events notified): "
+        f"{escalations / total:,.0f} escalations/s notified end to end "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
+    return total
+
+
+def report_previous(args, now, rate: float, end_to_end: tuple[float, float], rows: int) -> None:
+    """The named baseline "previous sweep": the notices inside each batch's transaction."""
+    result, elapsed, queries, cpu = timed_sweep(now, args.batch_size, [], inline=True)
+    previous = result.escalations / elapsed
+    same = outbox_rows()
+    print(
+        f"\nbaseline, same run — previous sweep (notices in the batch's transaction): "
+        f"{result.tickets:,} tickets in {elapsed:.2f} s, {previous:,.0f} escalations/s"
+    )
+    print(
+        f"  {result}; {queries} queries; CPU {cpu:.2f} s; {same:,} outbox rows "
+        f"({'the same as' if same == rows else 'DIFFERENT FROM'} the new path's {rows:,}); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  ratio new / previous: sweep ×{rate / previous:.2f}; sweep + notices one after the "
+        f"other ×{elapsed / end_to_end[0]:.2f}; with one worker, to the last notice "
+        f"×{elapsed / end_to_end[1]:.2f}"
+    )
 
 
 if __name__ == "__main__":

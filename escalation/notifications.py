@@ -55,13 +55,6 @@ def notice_for(event: EscalationEvent) -> events.Notice:
     return events.Notice(kind, event.ticket, recipients, data)
 
 
-def send_event_mail(event: EscalationEvent) -> list[str]:
-    """Record the notice of one escalation event; returns who it goes to."""
-    notice = notice_for(event)
-    events.publish([notice])
-    return [address for address, _user in notice.recipients]
-
-
 def send_oncall_mail(ticket: Ticket, engineer: User | None) -> None:
     """Page the engineer on call (or the support team when nobody is) about an urgent P0."""
     recipients: list[tuple[str, User | None]]

@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from accounts.models import Contract, User
 from core.errors import Conflict, ServiceError
 from sla.models import Phase
+from tickets import events as domain_events
 from tickets.models import Ticket, TicketEvent
 from tickets.services import TicketChange, lock, save_change
 
 from .models import MAX_LEVEL, ROLES, Director, EscalationEvent, Level, Trigger
-from .notifications import send_event_mail
 
 log = logging.getLogger(__name__)
 
@@ -183,37 +183,87 @@ def request_escalation(ticket: Ticket, user: User, reason: str) -> EscalationEve
     return event
 
 
+# What the notices of an escalation read: the level's contacts, the assignee (a watcher of
+# every level), the reporter (the client mail of a level reached), the plan (webhooks'
+# ticket). The people come once per batch, not once per row: a batch names a few staff and
+# contracts many times over, and a joined row per event built as many instances.
+NOTICE_PEOPLE = (
+    "assignee",
+    "reporter",
+    "organization__contract__plan",
+    "organization__contract__support_manager",
+    "organization__contract__account_manager",
+)
+# The ticket's long texts: no notice reads them.
+NOTICE_UNREAD = ("description", "search_vector", "user_agent")
+
+
 @shared_task(name="escalation.tasks.notify_events")
 def notify_events(ids: list[int]) -> int:
     """Record the notices of these escalation events if not yet done (queued by the sweep
-    after its commit). Safe to run twice (acks_late retries, two sweeps): rows are locked and
-    an event with notified_at is skipped."""
+    after its commit, and re-driven by redrive_notices()). Safe to run twice, or alongside
+    the re-drive: the rows are locked, an event with notified_at is skipped, and
+    notified_at is set in the transaction that writes the notices."""
     with transaction.atomic():
         events = list(
             EscalationEvent.objects.filter(pk__in=ids, notified_at__isnull=True)
-            .select_related(
-                "ticket__assignee",
-                "ticket__organization__contract__support_manager",
-                "ticket__organization__contract__account_manager",
-            )
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(skip_locked=True)
             .order_by("ticket_id", "level")
         )
+        _attach_tickets(events)
         return notify(events)
 
 
+def _attach_tickets(events: list[EscalationEvent]) -> None:
+    """Each event's ticket, one instance per ticket, with the people its notices name."""
+    tickets = (
+        Ticket.objects.filter(pk__in={e.ticket_id for e in events})
+        .defer(*NOTICE_UNREAD)
+        .select_related("organization__contract")
+        .prefetch_related(*NOTICE_PEOPLE)
+    )
+    by_pk = {t.pk: t for t in tickets}
+    for event in events:
+        event.ticket = by_pk[event.ticket_id]
+
+
+# An event younger than this is left to the task its sweep queued.
+REDRIVE_AFTER = datetime.timedelta(minutes=1)
+
+
+def redrive_notices(batch_size: int = 500, now: datetime.datetime | None = None) -> int:
+    """The notices whose task never ran (broker down, worker killed): every event still
+    without notified_at and older than REDRIVE_AFTER, oldest first (the partial index
+    escalation_unnotified_idx holds exactly these). Returns how many were notified."""
+    before = (now or timezone.now()) - REDRIVE_AFTER
+    done = 0
+    while True:
+        ids = list(
+            EscalationEvent.objects.filter(notified_at__isnull=True, fired_at__lte=before)
+            .order_by("fired_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        sent = notify_events(ids) if ids else 0
+        done += sent
+        if len(ids) < batch_size or not sent:
+            return done
+
+
 def notify(events: Iterable[EscalationEvent]) -> int:
-    """Record the notice of each event not yet notified (its contact, the assignee as a
-    watcher) in the notification outbox. Idempotent per event: notified_at is set in the
-    transaction that records the notices. The event stream's consumer usually did it already,
-    in the escalation's own transaction; this catches events written without it."""
-    sent = 0
-    now = timezone.now()
+    """Record the notices of the events not yet notified: the staff notice (the level's
+    contact, the assignee as a watcher; warnings: the team), the client mail of a level
+    reached and the ticket.escalated webhook, as the escalation's own transaction would
+    (notifications.fanout, through the event stream: one change per ticket). Idempotent
+    per event: the consumer sets notified_at in the transaction that records the notices."""
+    by_ticket: dict[int, TicketChange] = {}
     for event in events:
         if event.notified_at is not None:
             continue
-        event.notified_to = send_event_mail(event)
-        event.notified_at = now
-        event.save(update_fields=["notified_at", "notified_to"])
-        sent += 1
-    return sent
+        change = by_ticket.get(event.ticket_id)
+        if change is None:
+            change = TicketChange(event.ticket, None, "escalation_notice", event.fired_at)
+            by_ticket[event.ticket_id] = change
+        change.context.setdefault("escalations", []).append(event)
+    if by_ticket:
+        domain_events.publish(list(by_ticket.values()))
+    return sum(len(c.context["escalations"]) for c in by_ticket.values())

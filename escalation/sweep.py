@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -69,6 +70,7 @@ def sweep(
     batch_size: int = 500,
     *,
     notify: Callable[[list[int]], None] | None = None,
+    notices_inline: bool | None = None,
 ) -> SweepResult:
     """Fire every due escalation, batch by batch, until nothing is due at `now`.
 
@@ -84,13 +86,23 @@ def sweep(
        bulk_create(ignore_conflicts=True)) — the unique constraints on (ticket, level), and
        on (ticket, phase) for warnings, are what guarantee "once", locks or not; raise
        escalation_level, record the breach time (the due time), append the ticket timeline
-       rows, compute next_check_at, and write all tickets with one UPDATE.
+       rows (published to the event stream: audit, breach webhooks), compute
+       next_check_at, and write all tickets with one UPDATE.
     5. After commit, queue one notify_events task with the batch's new event ids (or hand
-       them to ``notify``, e.g. a benchmark counting them).
+       them to ``notify``, e.g. a benchmark), which writes their notices (outbox rows,
+       ticket.escalated webhooks). The events are committed without notified_at: that is
+       the durable mark of notices still owed, which escalation.services.redrive_notices()
+       (beat, with every sweep) picks up when a task is lost. The notices were two thirds
+       of a batch's writes; out of the sweep's transaction they no longer hold its locks
+       and a worker writes them alongside the next batch.
+    ``notices_inline`` (default: settings.ESCALATION_NOTICES_INLINE) writes the notices in
+    the batch's own transaction instead, as the sweep did before (benchmarks compare both).
     A ticket whose evaluation raises is logged and looked at again RETRY_AFTER later.
     """
     now = now or timezone.now()
     notify = notify or queue_notifications
+    if notices_inline is None:
+        notices_inline = settings.ESCALATION_NOTICES_INLINE
     result = SweepResult()
     director = None
     while True:
@@ -99,7 +111,7 @@ def sweep(
             if not tickets:
                 break
             director = director or Director.load()
-            ids = _process(tickets, now, ContactBook(director), result)
+            ids = _process(tickets, now, ContactBook(director), result, notices_inline)
             if ids:
                 result.notifications_queued += 1
                 transaction.on_commit(partial(notify, ids))
@@ -110,8 +122,12 @@ def sweep(
 
 
 def queue_notifications(ids: list[int]) -> None:
-    """The default ``notify`` of :func:`sweep`: one notify_events task per batch."""
-    notify_events.delay(ids)
+    """The default ``notify`` of :func:`sweep`: one notify_events task per batch. A task
+    that cannot be queued is not lost: its events stay unnotified for the re-drive."""
+    try:
+        notify_events.delay(ids)
+    except Exception:  # noqa: BLE001 - the batch is committed; the re-drive sends its notices
+        log.exception("could not queue the notices of %d escalation events", len(ids))
 
 
 # The ticket's long texts: neither the decision nor its notices read them.
@@ -147,7 +163,11 @@ def _lock_due(now: datetime.datetime, batch_size: int) -> list[Ticket]:
 
 
 def _process(
-    tickets: list[Ticket], now: datetime.datetime, contacts: ContactBook, result: SweepResult
+    tickets: list[Ticket],
+    now: datetime.datetime,
+    contacts: ContactBook,
+    result: SweepResult,
+    notices_inline: bool = False,
 ) -> list[int]:
     result.tickets += len(tickets)
     ids = [t.pk for t in tickets]
@@ -170,7 +190,8 @@ def _process(
         timeline.extend(timeline_event(e) for e in fired)
     new_ids = insert_events(events) if events else []
     if timeline:
-        record(_changes(tickets, timeline, events, now), insert=insert_timeline)
+        notified = events if notices_inline else []
+        record(_changes(tickets, timeline, notified, now), insert=insert_timeline)
     written_at = timezone.now()  # the row's write time, even when sweeping "as of" --now
     for ticket in tickets:
         ticket.updated_at = written_at
@@ -192,7 +213,8 @@ def _changes(
     now: datetime.datetime,
 ) -> list[TicketChange]:
     """The batch's timeline rows as one change per ticket, for services.record(): the audit
-    rows, and the escalations really inserted (pk set) for the event consumers."""
+    rows, and the escalations really inserted (pk set) whose notices the consumers write
+    now (``events``: none unless notices_inline)."""
     by_pk = {t.pk: TicketChange(t, None, "sweep", now) for t in tickets}
     for row in timeline:
         by_pk[row.ticket_id].events.append(row)

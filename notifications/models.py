@@ -50,6 +50,9 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        # notification_thread_idx (ticket, email, id) serves the ticket's rows and its
+        # cascade; a second index would only cost every outbox insert.
+        db_index=False,
     )
     comment = models.ForeignKey(
         "tickets.Comment", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from escalation import sweep as sweep_module
 from escalation.models import Director, EscalationEvent
 from escalation.sweep import RETRY_AFTER, sweep
-from escalation.tasks import notify_events
+from escalation.tasks import notify_events, run_sweep
 from notifications.delivery import deliver_due
+from notifications.models import Notification
 from portal.celery import app as celery_app
 from sla.targets import current_target
 from tests.factories import ClientFactory, StaffFactory
@@ -259,3 +260,60 @@ def test_events_are_unique_per_level_in_the_database(alice):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         duplicate.save()
+
+
+def test_notices_are_written_after_the_commit_and_marked_once(
+    alice, contacts, django_capture_on_commit_callbacks
+):
+    ticket = open_p1(alice)
+    queued = []
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(now=DUE, notify=queued.append)
+    event = ticket.escalations.get()
+    assert event.notified_at is None  # committed with the mark of a notice still owed
+    assert (
+        not Notification.objects.filter(ticket=ticket)
+        .exclude(kind__in=("ack", "new_ticket"))
+        .exists()
+    )
+    assert notify_events(*queued) == 1
+    assert notify_events(*queued) == 0  # a retried task writes nothing twice
+    kinds = Notification.objects.filter(ticket=ticket).exclude(kind__in=("ack", "new_ticket"))
+    assert sorted(kinds.values_list("kind", "email")) == [
+        ("escalated", "alice@acme.example"),
+        ("escalation", "csm@vendor.example"),
+    ]
+
+
+def test_notices_inline_writes_them_in_the_sweeps_transaction(alice, contacts, settings):
+    settings.ESCALATION_NOTICES_INLINE = True
+    ticket = open_p1(alice)
+    sweep(now=DUE, notify=lambda ids: None)  # no task: the rows come with the escalation
+    assert ticket.escalations.get().notified_at is not None
+    assert Notification.objects.filter(ticket=ticket, kind="escalation").count() == 1
+
+
+def test_every_beat_sweep_re_drives_the_notices_of_a_lost_task(alice, contacts):
+    ticket = open_p1(alice)
+    sweep(now=DUE, notify=lambda ids: None)  # the task is lost
+    with time_machine.travel(DUE + datetime.timedelta(minutes=2), tick=False):
+        assert run_sweep()["notices_redriven"] == 1
+        assert run_sweep()["notices_redriven"] == 0
+    assert ticket.escalations.get().notified_at is not None
+    assert Notification.objects.filter(ticket=ticket, kind="escalation").count() == 1
+
+
+def test_notice_queries_grow_with_batches_not_events(
+    alice, contacts, django_capture_on_commit_callbacks
+):
+    def run(count):
+        tickets = [open_p1(alice) for _ in range(count)]
+        queued = []
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep(now=L3, batch_size=50, notify=queued.append)
+        with CaptureQueriesContext(connection) as ctx:
+            assert notify_events(*queued) == 3 * count
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).delete()
+        return len(ctx.captured_queries)
+
+    assert run(3) == run(20)

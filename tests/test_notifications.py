@@ -266,30 +266,56 @@ def test_credit_claim_goes_to_the_account_manager_and_queue_grant_to_the_client(
     assert "granted" in mails["alice@acme.example"].body
 
 
-def test_sweep_records_client_mail_in_its_batch(alice):
+def test_the_sweep_task_records_client_mail_for_each_level(
+    alice, django_capture_on_commit_callbacks
+):
+    from escalation.services import notify_events
     from escalation.sweep import sweep
 
     with time_machine.travel(TUESDAY, tick=False):
         ticket = open_ticket(alice, priority="P1")
-    sweep(now=TUESDAY + datetime.timedelta(days=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(now=TUESDAY + datetime.timedelta(days=30), notify=notify_events)
     levels = Notification.objects.filter(ticket=ticket, kind="escalated")
     assert sorted(levels.values_list("data__level", flat=True)) == [1, 2, 3]
 
 
-def test_escalation_notices_are_in_the_outbox_when_the_sweep_commits(alice, org):
-    """No task needs to survive a broker outage: the rows exist with the escalation."""
+def test_escalation_notices_survive_a_broker_outage(
+    alice, org, monkeypatch, django_capture_on_commit_callbacks
+):
+    """No task needs to survive a broker outage: the events commit unnotified, which is what
+    the re-drive picks up, once."""
+    from escalation.models import EscalationEvent
+    from escalation.services import notify_events, redrive_notices
     from escalation.sweep import sweep
 
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(notify_events, "delay", broker_down)
     csm = StaffFactory(username="csm", language="fr")
     org.contract.support_manager = csm
     org.contract.save()
     with time_machine.travel(TUESDAY, tick=False):
         ticket = open_ticket(alice, priority="P1")
-    sweep(now=TUESDAY + datetime.timedelta(hours=6, minutes=30))  # level 1 due, no task run
+    swept_at = TUESDAY + datetime.timedelta(hours=6, minutes=30)  # level 1 due
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sweep(now=swept_at)  # its task cannot be queued: logged, not raised
+    assert callbacks
     event = ticket.escalations.get(level=1)
+    assert event.notified_at is None  # the durable mark of a notice still owed
+    assert not Notification.objects.filter(ticket=ticket, kind="escalation").exists()
+
+    assert redrive_notices(now=swept_at) == 0  # younger than a minute: left to its task
+    later = swept_at + datetime.timedelta(minutes=2)
+    assert redrive_notices(now=later) == 1
+    assert redrive_notices(now=later) == 0
+    assert not EscalationEvent.objects.filter(notified_at__isnull=True).exists()
+    event.refresh_from_db()
     assert event.notified_at is not None and event.notified_to == [csm.email]
     notice = Notification.objects.get(ticket=ticket, kind="escalation")
     assert (notice.email, notice.language, notice.category) == (csm.email, "fr", "escalations")
+    assert Notification.objects.filter(ticket=ticket, kind="escalated").count() == 1
     mails = sent()
     assert "escaladé au niveau 1" in mails[csm.email].body
     assert mails[csm.email].subject.startswith(f"[{ticket.reference}] Escalade niveau 1")

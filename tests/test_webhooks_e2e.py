@@ -10,6 +10,7 @@ import json
 import pytest
 import time_machine
 
+from escalation.services import notify_events
 from escalation.sweep import sweep
 from sla.availability.models import ServiceCredit
 from tests.api_fixtures import api_for, api_test_settings  # noqa: F401
@@ -112,13 +113,15 @@ def test_resolving_through_the_api_posts_ticket_resolved(alice, charlie, receive
     assert body["data"]["ticket"]["status"] == "resolved"
 
 
-def test_the_sweep_posts_the_escalation_and_the_breach(alice, receiver):
+def test_the_sweep_posts_the_escalation_and_the_breach(
+    alice, receiver, django_capture_on_commit_callbacks
+):
     with time_machine.travel(NOW, tick=False):
         ticket = api_ticket(alice)
     assert ticket.response_due_at == DUE
     later = DUE + datetime.timedelta(minutes=1)
-    with time_machine.travel(later, tick=False):
-        result = sweep(now=later)
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        result = sweep(now=later, notify=notify_events)  # the task the sweep queues, run here
     assert (result.escalations, result.breaches) == (1, 1)
     [escalated] = delivered(receiver, "ticket.escalated")
     [breached] = delivered(receiver, "ticket.breached")

@@ -68,6 +68,10 @@ def _every(seconds: float, task: str) -> dict:
 
 # The whole beat schedule. Only one beat may run at a time (see CELERY_BEAT_SCHEDULER above).
 ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=60)
+# The sweep commits its escalations and a worker writes their notices after (re-driven by
+# every sweep: escalation.services.redrive_notices). True writes them in the sweep's own
+# transaction, at about half the sweep's rate.
+ESCALATION_NOTICES_INLINE = env.bool("ESCALATION_NOTICES_INLINE", default=False)
 WEBHOOK_REDRIVE_SECONDS = env.float("WEBHOOK_REDRIVE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     # escalation: deadline warnings, breaches and escalations; P0 page digests.
