@@ -88,15 +88,15 @@ def sweep(
        escalation_level, record the breach time (the due time), append the ticket timeline
        rows (published to the event stream: audit, breach webhooks), compute
        next_check_at, and write all tickets with one UPDATE.
-    5. After commit, queue one notify_events task with the batch's new event ids (or hand
-       them to ``notify``, e.g. a benchmark), which writes their notices (outbox rows,
-       ticket.escalated webhooks). The events are committed without notified_at: that is
-       the durable mark of notices still owed, which escalation.services.redrive_notices()
-       (beat, with every sweep) picks up when a task is lost. The notices were two thirds
-       of a batch's writes; out of the sweep's transaction they no longer hold its locks
-       and a worker writes them alongside the next batch.
-    ``notices_inline`` (default: settings.ESCALATION_NOTICES_INLINE) writes the notices in
-    the batch's own transaction instead, as the sweep did before (benchmarks compare both).
+    5. With ``notices_inline`` (default: settings.ESCALATION_NOTICES_INLINE, true), write
+       the notices (outbox rows, ticket.escalated webhooks) in the batch's transaction.
+       Without it, after commit, queue one notify_events task with the batch's new event
+       ids (or hand them to ``notify``, e.g. a benchmark), which writes them: the events are
+       committed without notified_at, the durable mark of notices still owed, which
+       escalation.services.redrive_notices() (beat, with every sweep) picks up when a task
+       is lost. The notices are two thirds of a batch's writes; out of the sweep's
+       transaction they no longer hold its locks and a worker writes them alongside the
+       next batch (benchmarks compare both).
     A ticket whose evaluation raises is logged and looked at again RETRY_AFTER later.
     """
     now = now or timezone.now()

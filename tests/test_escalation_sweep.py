@@ -263,8 +263,9 @@ def test_events_are_unique_per_level_in_the_database(alice):
 
 
 def test_notices_are_written_after_the_commit_and_marked_once(
-    alice, contacts, django_capture_on_commit_callbacks
+    alice, contacts, settings, django_capture_on_commit_callbacks
 ):
+    settings.ESCALATION_NOTICES_INLINE = False
     ticket = open_p1(alice)
     queued = []
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,15 +286,15 @@ def test_notices_are_written_after_the_commit_and_marked_once(
     ]
 
 
-def test_notices_inline_writes_them_in_the_sweeps_transaction(alice, contacts, settings):
-    settings.ESCALATION_NOTICES_INLINE = True
+def test_notices_are_written_in_the_sweeps_transaction_by_default(alice, contacts):
     ticket = open_p1(alice)
     sweep(now=DUE, notify=lambda ids: None)  # no task: the rows come with the escalation
     assert ticket.escalations.get().notified_at is not None
     assert Notification.objects.filter(ticket=ticket, kind="escalation").count() == 1
 
 
-def test_every_beat_sweep_re_drives_the_notices_of_a_lost_task(alice, contacts):
+def test_every_beat_sweep_re_drives_the_notices_of_a_lost_task(alice, contacts, settings):
+    settings.ESCALATION_NOTICES_INLINE = False
     ticket = open_p1(alice)
     sweep(now=DUE, notify=lambda ids: None)  # the task is lost
     with time_machine.travel(DUE + datetime.timedelta(minutes=2), tick=False):
@@ -304,8 +305,10 @@ def test_every_beat_sweep_re_drives_the_notices_of_a_lost_task(alice, contacts):
 
 
 def test_notice_queries_grow_with_batches_not_events(
-    alice, contacts, django_capture_on_commit_callbacks
+    alice, contacts, settings, django_capture_on_commit_callbacks
 ):
+    settings.ESCALATION_NOTICES_INLINE = False
+
     def run(count):
         tickets = [open_p1(alice) for _ in range(count)]
         queued = []

@@ -280,11 +280,32 @@ def test_the_sweep_task_records_client_mail_for_each_level(
     assert sorted(levels.values_list("data__level", flat=True)) == [1, 2, 3]
 
 
-def test_escalation_notices_survive_a_broker_outage(
-    alice, org, monkeypatch, django_capture_on_commit_callbacks
+def test_escalation_notices_are_in_the_outbox_when_the_sweep_commits(alice, org):
+    """No task needs to survive a broker outage: the rows exist with the escalation."""
+    from escalation.sweep import sweep
+
+    csm = StaffFactory(username="csm", language="fr")
+    org.contract.support_manager = csm
+    org.contract.save()
+    with time_machine.travel(TUESDAY, tick=False):
+        ticket = open_ticket(alice, priority="P1")
+    sweep(now=TUESDAY + datetime.timedelta(hours=6, minutes=30))  # level 1 due, no task run
+    event = ticket.escalations.get(level=1)
+    assert event.notified_at is not None and event.notified_to == [csm.email]
+    notice = Notification.objects.get(ticket=ticket, kind="escalation")
+    assert (notice.email, notice.language, notice.category) == (csm.email, "fr", "escalations")
+    mails = sent()
+    assert "escaladé au niveau 1" in mails[csm.email].body
+    assert mails[csm.email].subject.startswith(f"[{ticket.reference}] Escalade niveau 1")
+
+
+def test_deferred_escalation_notices_survive_a_broker_outage(
+    alice, org, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """No task needs to survive a broker outage: the events commit unnotified, which is what
-    the re-drive picks up, once."""
+    """With the notices after the commit (ESCALATION_NOTICES_INLINE=false), no task needs
+    to survive a broker outage either: the events commit unnotified, which is what the
+    re-drive picks up, once."""
+    settings.ESCALATION_NOTICES_INLINE = False
     from escalation.models import EscalationEvent
     from escalation.services import notify_events, redrive_notices
     from escalation.sweep import sweep

@@ -68,10 +68,12 @@ def _every(seconds: float, task: str) -> dict:
 
 # The whole beat schedule. Only one beat may run at a time (see CELERY_BEAT_SCHEDULER above).
 ESCALATION_SWEEP_SECONDS = env.float("ESCALATION_SWEEP_SECONDS", default=60)
-# The sweep commits its escalations and a worker writes their notices after (re-driven by
-# every sweep: escalation.services.redrive_notices). True writes them in the sweep's own
-# transaction, at about half the sweep's rate.
-ESCALATION_NOTICES_INLINE = env.bool("ESCALATION_NOTICES_INLINE", default=False)
+# True (SPEC 7: a notification is recorded in the change's own transaction): the sweep writes
+# its escalation notices in the batch's transaction. False: it commits the escalations and a
+# worker writes their notices after (re-driven by every sweep:
+# escalation.services.redrive_notices), for about twice the sweep's rate where a worker on
+# another core takes the notices.
+ESCALATION_NOTICES_INLINE = env.bool("ESCALATION_NOTICES_INLINE", default=True)
 WEBHOOK_REDRIVE_SECONDS = env.float("WEBHOOK_REDRIVE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     # escalation: deadline warnings, breaches and escalations; P0 page digests.
