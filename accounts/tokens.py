@@ -98,11 +98,17 @@ def _keep(found: str, version: str, token: ApiToken) -> None:
     _local[found] = (version, time.monotonic(), pickle.dumps(token))
 
 
-def forget(**_kwargs) -> None:
+def forget(sender=None, created=False, **_kwargs) -> None:
     """A token or what it brings changed: drop this process's copies now, and every process's
     once the change is committed (a new version read before the commit could keep the old
-    row; after it, the next request reads the new one)."""
+    row; after it, the next request reads the new one). A new row is in no copy, except a
+    contract: a copy may hold its organization without one."""
+    if created and sender is not Contract:
+        return
     _local.clear()
+    db = transaction.get_connection()
+    if db.in_atomic_block and any(entry[1] is _new_version for entry in db.run_on_commit):
+        return  # once per transaction is enough
     transaction.on_commit(_new_version)
 
 
