@@ -17,6 +17,8 @@ import os
 import threading
 import time
 
+from django.db import connections
+
 log = logging.getLogger(__name__)
 
 
@@ -80,3 +82,7 @@ class Coalescer:
                 self.deliver(items)
             except Exception:  # the thread serves the next batches; the re-drive sends these
                 log.exception("%s: a batch was not delivered", type(self).__name__)
+            finally:
+                # A delivery run in-process (eager tasks) opened this thread's own database
+                # connection: closed, as when each batch had a thread that ended.
+                connections.close_all()
