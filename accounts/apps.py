@@ -8,7 +8,9 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
 
-        from . import throttle  # noqa: F401 - counts failed sign-ins (user_login_failed)
+        # throttle counts failed sign-ins (user_login_failed); tokens forgets the tokens it
+        # keeps when what they bring changes (model signals).
+        from . import throttle, tokens  # noqa: F401
         from .forms import AdminLoginForm
 
         admin.site.login_form = AdminLoginForm

@@ -1,5 +1,6 @@
 """Shapes every API module shares: times always carry their offset, in and out."""
 
+import copy
 import datetime
 import re
 
@@ -62,3 +63,24 @@ class LenientChoiceField(serializers.ChoiceField):
                 if wanted in (_folded(value), _folded(label)):
                     return value
         return super().to_internal_value(data)
+
+
+class FreshFieldsMixin:
+    """A serializer whose per-instance fields are made from the declared fields' arguments,
+    not deep copies of them: DRF's deepcopy also copies each argument, a related field's
+    queryset (its whole Query) included, a tenth of an API ticket creation. Field arguments
+    (a ListField's child) are still copied; querysets, choices and validators are shared,
+    as DRF itself shares validators: a related field reads its queryset through .all()."""
+
+    _declared_fields: dict
+
+    def get_fields(self):
+        return {name: _fresh(field) for name, field in self._declared_fields.items()}
+
+
+def _fresh(field):
+    kwargs = {
+        key: copy.deepcopy(value) if isinstance(value, serializers.Field) else value
+        for key, value in field._kwargs.items()
+    }
+    return type(field)(*field._args, **kwargs)

@@ -662,3 +662,15 @@ def test_last_page_of_a_filtered_list_is_its_tail(charlie, alice):
     assert last["count"] == 5
     assert [row["reference"] for row in last["results"]] == [full[-1]["reference"]]
     assert last["next"] is None
+
+
+def test_each_creation_serializer_has_fields_of_its_own():
+    from tickets.api.serializers import TicketCreateSerializer
+
+    first, second = TicketCreateSerializer().fields, TicketCreateSerializer().fields
+    assert list(first) == list(TicketCreateSerializer._declared_fields)
+    for name in first:
+        assert first[name] is not second[name] and type(first[name]) is type(second[name])
+    assert first["attachments"].child is not second["attachments"].child
+    assert first["attachments"].child.parent is first["attachments"]
+    assert first["organization"].queryset.model is second["organization"].queryset.model

@@ -139,3 +139,69 @@ def test_the_migration_hashes_keys_kept_in_clear(alice):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM authtoken_token")
         assert cursor.fetchone()[0] == 0
+
+
+# -- the per-process copies of found tokens (accounts.tokens.find) --------------------------------
+
+
+def test_a_known_token_costs_no_query_on_later_requests(alice, django_assert_num_queries):
+    key = tokens.issue(alice)
+    TokenAuthentication().authenticate_credentials(key)
+    with django_assert_num_queries(0):
+        user, _ = TokenAuthentication().authenticate_credentials(key)
+        assert user.organization.contract.plan.slug
+
+
+def test_each_request_gets_its_own_copy_of_the_user(alice):
+    key = tokens.issue(alice)
+    first, _ = TokenAuthentication().authenticate_credentials(key)
+    first.first_name = "changed by one request, never saved"
+    second, _ = TokenAuthentication().authenticate_credentials(key)
+    assert second.first_name != first.first_name and second.pk == alice.pk
+
+
+def test_a_revocation_by_another_process_applies_on_the_next_request(alice):
+    key = tokens.issue(alice)
+    assert _me(key) == 200
+    with connection.cursor() as cursor:  # another process: no signal reaches this one
+        cursor.execute("DELETE FROM accounts_apitoken")
+    assert _me(key) == 200  # this process's copy, until the shared version moves
+    tokens._new_version()  # what the other process does once its revocation is committed
+    assert _me(key) == 401
+
+
+def test_deactivating_a_user_ends_their_cached_token(alice):
+    key = tokens.issue(alice)
+    assert _me(key) == 200
+    alice.is_active = False
+    alice.save()
+    assert _me(key) == 401
+
+
+def test_a_contract_change_reaches_the_next_request(alice, org):
+    key = tokens.issue(alice)
+    TokenAuthentication().authenticate_credentials(key)
+    org.contract.region = "US-PST"
+    org.contract.save()
+    user, _ = TokenAuthentication().authenticate_credentials(key)
+    assert user.organization.contract.region == org.contract.region
+
+
+def test_a_copy_expires_with_its_token(alice, settings):
+    settings.API_TOKEN_TTL_HOURS = 1
+    key = tokens.issue(alice)
+    assert _me(key) == 200
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=1, minutes=1)):
+        assert _me(key) == 401
+
+
+def test_tokens_still_authenticate_when_the_cache_is_down(alice, monkeypatch):
+    key = tokens.issue(alice)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    monkeypatch.setattr(tokens.cache, "get", down)
+    assert _me(key) == 200
+    tokens.revoke(ApiToken.objects.get())
+    assert _me(key) == 401

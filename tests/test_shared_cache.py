@@ -40,3 +40,26 @@ def test_clear_removes_this_caches_keys_and_leaves_everything_else(client):
     finally:
         theirs.clear()
         client.delete(queue)
+
+
+def test_incr_counts_in_one_round_trip_and_refuses_a_missing_key(monkeypatch):
+    cache = make_cache(redis_key_prefix("cache-incr"))
+    try:
+        cache.set("hits", 1)
+        sent = []
+        connection_class = redis.connection.Connection
+        real = connection_class.send_packed_command
+
+        def counted(conn, *args, **kwargs):
+            sent.append(1)
+            return real(conn, *args, **kwargs)
+
+        monkeypatch.setattr(connection_class, "send_packed_command", counted)
+        assert cache.incr("hits") == 2
+        assert len(sent) == 1
+        assert cache.incr("hits", 5) == 7 and cache.decr("hits", 3) == 4
+        with pytest.raises(ValueError):
+            cache.incr("missing")
+        assert cache.get("missing") is None  # not created by the refused incr
+    finally:
+        cache.clear()

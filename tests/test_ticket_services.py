@@ -314,3 +314,27 @@ def test_add_comments_writes_nothing_when_one_spec_is_invalid(alice, charlie):
     assert TicketEvent.objects.count() == events
     assert not Ticket.objects.filter(status=Status.OPEN).exists()
     assert not tickets[0].comments.exists()
+
+
+@pytest.mark.django_db
+def test_opening_writes_the_tickets_and_their_events_in_one_statement(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    specs = [
+        dict(organization=alice.organization, reporter=alice, subject=f"s{n}", description="d")
+        for n in range(3)
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        tickets = services.open_tickets(specs)
+    writes = [q["sql"] for q in captured.captured_queries if "tickets_ticketevent" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and 'INSERT INTO "tickets_ticket"' in writes[0]
+    assert [t.subject for t in tickets] == ["s0", "s1", "s2"]
+    assert [t.pk for t in tickets] == sorted(t.pk for t in tickets)
+    for ticket in tickets:
+        assert Ticket.objects.get(pk=ticket.pk).subject == ticket.subject
+        rows = list(TicketEvent.objects.filter(ticket=ticket).order_by("pk"))
+        # Each ticket's events, in the order they were made: opened, then the SLA clock.
+        assert [e.action for e in rows][:1] == ["opened"] and len(rows) >= 2
+        assert all(e.at == rows[0].at for e in rows)

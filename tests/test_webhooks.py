@@ -294,8 +294,9 @@ def test_sending_is_queued_once_after_commit_and_the_task_sends(
 
     endpoint(receiver.url)
     endpoint(receiver.url)
+    ticket = ticket_with_relations()
     with django_capture_on_commit_callbacks() as callbacks:
-        deliveries = services.emit("ticket.created", ticket=ticket_with_relations())
+        deliveries = services.emit("ticket.created", ticket=ticket)
     assert len(callbacks) == 1  # one task per event, not per endpoint
     assert tasks.deliver([str(d.pk) for d in deliveries]) == 2
     assert len(receiver.wait_for(2)) == 2

@@ -10,7 +10,12 @@ from rest_framework import serializers
 
 from accounts.models import Organization, User
 from core.errors import ServiceError
-from core.serializers import AwareDateTimeField, LenientChoiceField, ModelSerializer
+from core.serializers import (
+    AwareDateTimeField,
+    FreshFieldsMixin,
+    LenientChoiceField,
+    ModelSerializer,
+)
 
 from .. import services
 from ..models import Attachment, Channel, Comment, Feature, Priority, Ticket
@@ -184,7 +189,7 @@ def _files_field():
 STAFF_ONLY_FIELDS = ("organization", "channel", "received_at", "reporter")
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(FreshFieldsMixin, serializers.Serializer):
     """Intake. Staff log calls for any organization; a client files for its own."""
 
     subject = serializers.CharField(max_length=200)
