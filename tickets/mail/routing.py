@@ -125,7 +125,8 @@ def _sender_over_limit(intake: Intake) -> bool:
     batch = batch_cache.current()
     if batch is None:
         return mail_sender_over_limit(intake.address, intake.message.pk)
-    batch.limits.read([(sender_address(m), m.pk) for m in batch.pending])
+    if intake.message.pk not in batch.limits.read_pks:
+        batch.limits.read([(sender_address(m), m.pk) for m in batch.pending])
     return batch.limits.over_limit(intake.address, intake.message.pk)
 
 
