@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.header import Header, decode_header, make_header
 from email.parser import BytesHeaderParser
 from html.parser import HTMLParser
+from typing import Any
 
 import nh3
 from django.utils import timezone
@@ -232,7 +233,9 @@ _FALLBACK_TYPES = ("message/", "multipart/digest")
 _HEADER_TEXT_PARSER = email.parser.Parser()
 
 
-def parse_quickly(text: str, nested: bool = False):
+def parse_quickly(
+    text: str, nested: bool = False, parser: "email.parser.Parser[Any] | None" = None
+):
     """The Message that email's feed parser makes of `text`, or None where it might differ.
 
     The feed parser reads a body line by line (a 200 KB attachment is 3,600 lines, most of
@@ -240,15 +243,17 @@ def parse_quickly(text: str, nested: bool = False):
     its own, a leaf part's body is taken whole, and a multipart is split at its boundary
     lines with one regular expression. Only well-formed messages take this path: lone CR
     line ends, header defects, a multipart without its closing boundary, empty parts,
-    message/* parts and digests are left to the feed parser (None).
+    message/* parts and digests are left to the feed parser (None). parser: the Parser (its
+    message class and policy) to read header blocks with; compat32's Message by default.
     """
+    parser = parser or _HEADER_TEXT_PARSER
     if not nested and text.count("\r") != text.count("\r\n"):
         return None
     if text.startswith(("\n", "\r\n")):
         return None  # no header block: rare, the feed parser's
     end = _BLANK_LINE.search(text)
     header, body = (text[: end.start() + 1], text[end.end() :]) if end else (text, "")
-    msg = _HEADER_TEXT_PARSER.parsestr(header, headersonly=True)
+    msg = parser.parsestr(header, headersonly=True)
     if msg.defects or msg.get_payload() != "":
         return None
     content_type = msg.get_content_type()
@@ -257,7 +262,7 @@ def parse_quickly(text: str, nested: bool = False):
     if msg.get_content_maintype() != "multipart":
         msg.set_payload(body)
         return msg
-    return _split_multipart(msg, body, nested)
+    return _split_multipart(msg, body, nested, parser)
 
 
 def _without_line_end(text: str) -> str:
@@ -267,7 +272,7 @@ def _without_line_end(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-def _split_multipart(msg, body: str, nested: bool):
+def _split_multipart(msg, body: str, nested: bool, parser: "email.parser.Parser[Any]"):
     boundary = msg.get_boundary()
     if not boundary:
         return None
@@ -278,7 +283,7 @@ def _split_multipart(msg, body: str, nested: bool):
             first = found.start()
         else:
             part = body[start : found.start()]
-            sub = parse_quickly(_without_line_end(part), nested=True) if part else None
+            sub = parse_quickly(_without_line_end(part), True, parser) if part else None
             if sub is None:
                 return None
             parts.append(sub)
