@@ -4,7 +4,8 @@
         python benchmarks/bench_email_intake.py [--n 10000] [--naive-n 1000] \
         [--transport-n 2000] [--baseline-n 300] [--only batch|transports]
 
-Uses its own database (eservice_bench_mail on the same server, recreated and migrated), the
+Uses its own database (eservice_bench_mail_<pid> on the same server, or BENCH_MAIL_DB;
+created, migrated and dropped at the end), the
 locmem email backend and a temporary MEDIA_ROOT. Mix: new tickets from known contacts, replies
 with [CS-…] subjects, auto-replies (ignored), 10% with a 200 KB PDF attachment.
 
@@ -20,6 +21,11 @@ LMTP listener (`manage.py lmtp_server`), HTTP POSTs to the Postmark inbound webh
 and `ingest_email FILE...` (the batched path) in this process. The baseline, in the same run:
 the same transport processing each message in the request, one at a time (`lmtp_server
 --inline`, MAIL_INTAKE_INLINE=true), the path both transports took before the queue.
+
+Named baseline "pre-change batch path", in the same run for the batched figures and every
+transport: the same code with the parts that made it faster put back (mail_previous.py:
+the feed parser, the per-message flood-limit cache calls and system notes, anymail's
+parse and as_bytes() in the webhook), in this process or in the transports' processes.
 """
 
 import argparse
@@ -39,11 +45,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchdb import fresh_database  # noqa: E402 - beside this script
+import mail_previous  # noqa: E402 - beside this script
+from benchdb import drop_database, fresh_database  # noqa: E402 - beside this script
 
-BENCH_DB = "eservice_bench_mail"
+BENCH_DB = os.environ.get("BENCH_MAIL_DB", f"eservice_bench_mail_{os.getpid()}")
 PEER_BASELINE = 86.0  # msgs/s: django-helpdesk's get_email from a local mail directory here
 TARGET = 400.0
+# The transports' processes find mail_previous (the pre-change batch path) beside this script.
+PREVIOUS_ENV = {"PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT)])}
 PDF = b"%PDF-1.4\n" + bytes(random.Random(7).getrandbits(8) for _ in range(200 * 1024))
 
 
@@ -215,11 +224,13 @@ class Fleet:
             )
         )
 
-    def workers(self, concurrency: int) -> None:
+    def workers(self, concurrency: int, *, previous: bool = False) -> None:
+        app = "mail_previous" if previous else "portal"
         self.start(
-            *(sys.executable, "-m", "celery", "-A", "portal", "worker", "-l", "warning"),
+            *(sys.executable, "-m", "celery", "-A", app, "worker", "-l", "warning"),
             *("--pool=prefork", f"--concurrency={concurrency}", "--without-gossip"),
             "--without-mingle",
+            **PREVIOUS_ENV,
         )
 
     def stop(self) -> None:
@@ -326,13 +337,14 @@ def webhook_sender(port: int):
     return send
 
 
-def lmtp_run(gen, n: int, *, inline: bool, senders: int, workers: int):
+def lmtp_run(gen, n: int, *, inline: bool, senders: int, workers: int, previous=False):
     fleet = Fleet("lmtp")
     port = free_port()
-    command = [sys.executable, "manage.py", "lmtp_server", "--port", str(port)]
-    fleet.start(*command, *(["--inline"] if inline else []))
+    manage = ["benchmarks/mail_previous.py", "manage"] if previous else ["manage.py"]
+    command = [sys.executable, *manage, "lmtp_server", "--port", str(port)]
+    fleet.start(*command, *(["--inline"] if inline else []), **PREVIOUS_ENV)
     if not inline:
-        fleet.workers(workers)
+        fleet.workers(workers, previous=previous)
     try:
         wait_for_port(port)
         time.sleep(3)  # the workers' start-up
@@ -342,16 +354,18 @@ def lmtp_run(gen, n: int, *, inline: bool, senders: int, workers: int):
         fleet.stop()
 
 
-def webhook_run(gen, n: int, *, inline: bool, senders: int, workers: int):
+def webhook_run(gen, n: int, *, inline: bool, senders: int, workers: int, previous=False):
     fleet = Fleet("hook")
     port = free_port()
+    wsgi = "mail_previous:wsgi_application()" if previous else "portal.wsgi"
     fleet.start(
-        *(sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}"),
+        *(sys.executable, "-m", "gunicorn", wsgi, "-b", f"127.0.0.1:{port}"),
         *("-w", "2", "--threads", "4", "--log-level", "warning"),
         MAIL_INTAKE_INLINE="true" if inline else "false",
+        **PREVIOUS_ENV,
     )
     if not inline:
-        fleet.workers(workers)
+        fleet.workers(workers, previous=previous)
     try:
         wait_for_port(port)
         time.sleep(3)
@@ -381,23 +395,30 @@ def ingest_run(gen, n: int) -> float:
 
 
 def transports(gen, args) -> list[tuple]:
+    """Per transport: (name, n, acknowledged s, processed s, pre-change processed s, inline n,
+    inline processed s); the pre-change batch path runs just before the current one."""
     rows = []
     kw = {"senders": args.senders, "workers": args.workers}
+    n = args.transport_n
     for name, run_one in (("LMTP", lmtp_run), ("webhook", webhook_run)):
         base_ack, base_done = run_one(gen, args.baseline_n, inline=True, **kw)
-        ack, done = run_one(gen, args.transport_n, inline=False, **kw)
-        rows.append((name, args.transport_n, ack, done, args.baseline_n, base_done))
-    t = ingest_run(gen, args.transport_n)
-    rows.append(("ingest_email", args.transport_n, t, t, 0, 0))
+        _, before = run_one(gen, n, inline=False, previous=True, **kw)
+        ack, done = run_one(gen, n, inline=False, **kw)
+        rows.append((name, n, ack, done, before, args.baseline_n, base_done))
+    with mail_previous.swapped():
+        before = ingest_run(gen, n)
+    t = ingest_run(gen, n)
+    rows.append(("ingest_email", n, t, t, before, 0, 0))
     return rows
 
 
 def print_transports(rows) -> None:
     print("transports end to end (sent -> ticket/comment rows exist), PostgreSQL + Redis:")
-    for name, n, ack, done, base_n, base_done in rows:
-        rate = n / done
+    for name, n, ack, done, before, base_n, base_done in rows:
+        rate, previous = n / done, n / before
         line = (
             f"  {name:12}: {n} msgs, acknowledged {n / ack:,.0f} msg/s, processed {rate:,.0f} msg/s"
+            f" | pre-change batch path: {previous:,.0f} msg/s -> {rate / previous:.2f}x"
         )
         if base_n:
             base = base_n / base_done
@@ -417,31 +438,58 @@ def main():
     parser.add_argument("--profile", action="store_true", help="cProfile the batched run")
     args = parser.parse_args()
     prepare_database()
-    setup_django()
-    people = make_people()
-    gen = Generator(people)
-    run(gen, 200, batched=True)  # warm-up: imports, caches, a few tickets to reply to
-    print(f"email intake, PostgreSQL database {BENCH_DB}")
-    if args.only != "transports":
-        batch_figures(gen, args)
-    if args.only != "batch":
-        print_transports(transports(gen, args))
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"  machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)")
+    try:
+        setup_django()
+        people = make_people()
+        gen = Generator(people)
+        run(gen, 200, batched=True)  # warm-up: imports, caches, a few tickets to reply to
+        print(f"email intake, PostgreSQL database {BENCH_DB}")
+        if args.only != "transports":
+            batch_figures(gen, args)
+        if args.only != "batch":
+            print_transports(transports(gen, args))
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"  machine: {os.cpu_count()} CPUs, load average {load} (figures scale with contention)"
+        )
+    finally:
+        drop_database(BENCH_DB)
+
+
+def alternating(gen, n: int, chunk: int = 500):
+    """run(batched) of n messages with the current code and n with the pre-change batch path,
+    alternating by chunk so that both meet the same database size and machine load →
+    ((seconds, queries, statuses) current, (seconds, queries) pre-change)."""
+    now, before, statuses = [0.0, 0], [0.0, 0], {}
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        with mail_previous.swapped():
+            t, q, _ = run(gen, size, batched=True)
+        before[0], before[1] = before[0] + t, before[1] + q
+        t, q, found = run(gen, size, batched=True)
+        now[0], now[1] = now[0] + t, now[1] + q
+        for status, count in found.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return (now[0], now[1], statuses), (before[0], before[1])
+
+
+def profile_batched(gen, n: int) -> None:
+    """A separate pass of the current batch path under cProfile (its figures are not kept)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(gen, n, batched=True)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
 
 
 def batch_figures(gen, args) -> None:
     naive_t, naive_q, _ = run(gen, args.naive_n, batched=False)
     if args.profile:
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        profiler.enable()
-    t, queries, statuses = run(gen, args.n, batched=True)
-    if args.profile:
-        profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        profile_batched(gen, args.n)
+    (t, queries, statuses), (before_t, before_q) = alternating(gen, args.n)
     rate, naive_rate = args.n / t, args.naive_n / naive_t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -454,6 +502,12 @@ def batch_figures(gen, args) -> None:
         f"{naive_q / args.naive_n:.1f} queries/message (store() then process(), one at a time)"
     )
     print(f"  ratio batched/naive: {rate / naive_rate:.2f}x")
+    before_rate = args.n / before_t
+    print(
+        f"  pre-change batch path: {args.n} messages in {before_t:.2f} s = {before_rate:,.0f} "
+        f"msg/s, {before_q / args.n:.1f} queries/message -> batched/pre-change "
+        f"{rate / before_rate:.2f}x"
+    )
     print(
         f"  peer baseline django-helpdesk (local mail dir): {PEER_BASELINE:.0f} msg/s "
         f"-> {rate / PEER_BASELINE:.1f}x"

@@ -8,7 +8,8 @@ import math
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 
 def key(kind: str, value) -> str:
@@ -38,6 +39,52 @@ def hit(name: str, window: int) -> None:
     except ValueError:  # the window expired between the two calls: a new one
         cache.set(name + ":t", time.time(), window)
         cache.set(name, 1, window)
+
+
+def hits_many(names, window: int) -> dict[str, int]:
+    """The hits of each name's current window (0 when none is open), in one round trip:
+    what wait_seconds() compares with its limit, for many names."""
+    names = list(names)
+    found = cache.get_many([*names, *(name + ":t" for name in names)])
+    now = time.time()
+    hits = {}
+    for name in names:
+        started = found.get(name + ":t")
+        open_ = started is not None and math.ceil(started + window - now) > 0
+        hits[name] = found.get(name, 0) if open_ else 0
+    return hits
+
+
+def hit_many(counts: dict[str, int], window: int) -> None:
+    """hit() `n` times for each name → on Redis one round trip for them all, elsewhere one
+    name at a time."""
+    counts = {name: n for name, n in counts.items() if n > 0}
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        _hit_many_redis(backend, counts, window)
+        return
+    for name, n in counts.items():
+        hit(name, window)
+        if n > 1:
+            cache.incr(name, n - 1)
+
+
+def _hit_many_redis(backend: RedisCache, counts: dict[str, int], window: int) -> None:
+    """hit()'s writes as one pipeline: open a window where none is, then add the hits. A
+    window that expires between its two keys' ends (milliseconds apart) may lose these
+    hits; hit() has the same race between its calls."""
+    if not counts:
+        return
+    client = backend._cache.get_client(None, write=True)
+    # Stored as set() stores it (the stubs omit the client's serializer).
+    started = backend._cache._serializer.dumps(time.time())  # type: ignore[attr-defined]
+    pipeline = client.pipeline()
+    for name, n in counts.items():
+        key = backend.make_and_validate_key(name)
+        pipeline.set(backend.make_and_validate_key(name + ":t"), started, ex=window, nx=True)
+        pipeline.set(key, 0, ex=window, nx=True)
+        pipeline.incrby(key, n)
+    pipeline.execute()
 
 
 def count(name: str, window: int) -> int:

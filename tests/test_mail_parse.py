@@ -1,10 +1,11 @@
 """Parsing and trimming of the .eml corpus: pure functions, no database."""
 
 import datetime
+import email
 
 import pytest
 
-from tests.mail import eml
+from tests.mail import CORPUS, eml
 from tickets.mail import parse
 from tickets.mail.pipeline import local_part
 from tickets.mail.trim import trim_reply
@@ -177,3 +178,82 @@ def test_a_date_without_a_zone_is_read_as_utc():
     raw = b"From: a@example.com\r\nDate: Mon, 1 Jan 2024 10:00:00 -0000\r\nSubject: x\r\n\r\nhi\r\n"
     date = parse.envelope(raw).date
     assert date == datetime.datetime(2024, 1, 1, 10, 0, tzinfo=datetime.UTC)
+
+
+# --- the quick parse gives the standard parser's message --------------------------------
+
+CORPUS_NAMES = sorted(p.name for p in CORPUS.glob("*.eml"))
+
+
+def _structure(msg) -> list:
+    return [
+        (
+            part.get_content_type(),
+            part.items(),
+            part.preamble,
+            part.epilogue,
+            [type(d).__name__ for d in part.defects],
+            None if part.is_multipart() else part.get_payload(),
+        )
+        for part in msg.walk()
+    ]
+
+
+def _variants(raw: bytes) -> list[bytes]:
+    lf = raw.replace(b"\r\n", b"\n")
+    return [raw, lf, lf.replace(b"\n", b"\r\n")]
+
+
+def _multipart(body_end: bytes = b"--b1--\r\n") -> bytes:
+    return (
+        b'From: a@x.example\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary="b1"\r\n'
+        b"\r\npreamble\r\n--b1\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"
+        b"--b2\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\n--b2--\r\n\r\n"
+        b"--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+        b"filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n" + body_end
+    )
+
+
+@pytest.mark.parametrize("name", CORPUS_NAMES)
+def test_the_quick_parse_gives_the_standard_parsers_message(name):
+    for raw in _variants(eml(name)):
+        standard = email.message_from_bytes(raw)
+        assert _structure(parse.parse(raw)) == _structure(standard)
+        quick = parse.parse_quickly(raw.decode("ascii", "surrogateescape"))
+        if quick is not None:
+            assert _structure(quick) == _structure(standard)
+        headers = parse.HEADER_PARSER.parsebytes(parse.head(raw))
+        assert headers.items() == parse.HEADER_PARSER.parsebytes(raw).items()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _multipart(),
+        _multipart(b"--b1--\r\nepilogue\r\n"),
+        _multipart(b"--b1--"),
+        _multipart(b"--b1--\r\n").replace(b"\r\n", b"\n"),
+    ],
+)
+def test_a_well_formed_multipart_takes_the_quick_path_with_the_same_result(raw):
+    quick = parse.parse_quickly(raw.decode("ascii"))
+    assert quick is not None
+    assert _structure(quick) == _structure(email.message_from_bytes(raw))
+    assert parse.content(quick, raw).attachments[0].data == b"%PDF-1.4\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _multipart(b""),  # no closing boundary
+        _multipart().replace(b"hello\r\n", b"hel\rlo\r\n"),  # a lone CR
+        _multipart().replace(
+            b"--b1\r\nContent-Type: application", b"--b1\r\n--b1\r\nContent-Type: application"
+        ),
+        b"Subject: s\r\nnot a header\r\n\r\nbody\r\n",
+        b"\r\nno headers\r\n",
+    ],
+)
+def test_anything_unusual_is_left_to_the_standard_parser(raw):
+    assert parse.parse_quickly(raw.decode("ascii")) is None
+    assert _structure(parse.parse(raw)) == _structure(email.message_from_bytes(raw))

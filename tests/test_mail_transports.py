@@ -286,6 +286,60 @@ def test_postmark_inbound_webhook_makes_a_ticket(alice, client, settings):
     assert forged.status_code == 401 and InboundMessage.objects.count() == 1
 
 
+def _post_postmark(client, raw: bytes, **extra):
+    payload = {
+        "Headers": [{"Name": "Return-Path", "Value": "<alice@acme.example>"}],
+        "RawEmail": raw.decode(),
+        "OriginalRecipient": "premier@eservice.example",
+        **extra,
+    }
+    auth = "Basic " + base64.b64encode(b"hook:s3cret").decode()
+    return client.post(
+        "/mail/anymail/postmark/inbound/",
+        json.dumps(payload),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
+
+
+def test_the_webhook_stores_the_bytes_the_service_sent(alice, client, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:s3cret"}
+    raw = eml("attachment_pdf_inline_image.eml")
+    assert _post_postmark(client, raw).status_code == 200
+    message = InboundMessage.objects.get()
+    assert bytes(message.raw) == raw
+    assert message.status == InboundStatus.DONE and message.ticket.attachments.count() == 2
+
+
+def test_a_header_the_service_adds_is_stored_with_the_message(alice, client, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hook:s3cret"}
+    bcc = {"BccFull": [{"Email": "premier@eservice.example", "Name": ""}]}
+    assert _post_postmark(client, eml("plain_new.eml"), **bcc).status_code == 200
+    message = InboundMessage.objects.get()
+    assert b"Bcc: premier@eservice.example" in bytes(message.raw)
+    assert message.status == InboundStatus.DONE
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.eml")))
+def test_anymails_parse_of_the_corpus_is_unchanged(name):
+    from email.parser import BytesParser
+    from email.policy import default as default_policy
+
+    from anymail.inbound import AnymailInboundMessage
+
+    raw = eml(name)
+    ours = AnymailInboundMessage.parse_raw_mime(raw.decode("utf-8", "replace"))
+    text = raw.decode("utf-8", "replace").encode("utf-8")
+    theirs = BytesParser(AnymailInboundMessage, policy=default_policy).parsebytes(text)
+    assert [(p.get_content_type(), [str(v) for v in p.values()]) for p in ours.walk()] == [
+        (p.get_content_type(), [str(v) for v in p.values()]) for p in theirs.walk()
+    ]
+    assert ours.text == theirs.text and ours.html == theirs.html
+    assert [a.get_content_bytes() for a in ours.attachments] == [
+        a.get_content_bytes() for a in theirs.attachments
+    ]
+
+
 def test_the_imap_poll_is_on_beat_only_when_imap_url_is_set(tmp_path):
     from tests.test_deploy_settings import beat_schedule
     from tickets.mail.tasks import poll_imap

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tickets import services
-from tickets.models import Channel, Comment, Priority, Ticket
+from tickets.models import Channel, Priority, Ticket
 from tickets.outbound import send_ticket_mail
 
 from . import batch_cache, parse
@@ -75,7 +75,7 @@ def may_auto_reply(address: str, kind: AutoReply.Kind, limit: int) -> bool:
     counts[address, kind] += 1
     row = AutoReply(address=address, kind=kind, sent_at=now)
     if batch.collected is not None:
-        batch.collected[0].append(row)
+        batch.collected.auto_replies.append(row)
     else:
         row.save()
     return True
@@ -85,7 +85,7 @@ def _send(**mail) -> None:
     """send_ticket_mail(), or collected to be recorded with the group's other mails."""
     batch = batch_cache.current()
     if batch is not None and batch.collected is not None:
-        batch.collected[1].append(mail)
+        batch.collected.mails.append(mail)
     else:
         send_ticket_mail(**mail)
 
@@ -160,9 +160,13 @@ def note_refused(ticket: Ticket, refused: list) -> None:
         _system_note(ticket, f"Attachments refused from the email:\n{lines}")
 
 
-def _system_note(ticket: Ticket, text: str) -> Comment:
+def _system_note(ticket: Ticket, text: str) -> None:
     # services.add_comment requires a staff author for internal notes; the pipeline has none.
-    return services.add_system_note(ticket, text, channel=Channel.EMAIL)
+    batch = batch_cache.current()
+    if batch is not None and batch.collected is not None:
+        batch.collected.notes.append((ticket, text))
+    else:
+        services.add_system_note(ticket, text, channel=Channel.EMAIL)
 
 
 # --- new tickets ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ New tickets of a batch wait in a group and replies that become comments wait lik
 written together; everything else is handled one message at a time, as process() would.
 """
 
+import contextlib
 import logging
 
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from core.db import bulk_update
 from tickets import services
+from tickets.models import Channel
 from tickets.outbound import send_ticket_mails
 
 from . import actions, batch_cache, routing
@@ -128,6 +130,9 @@ def _process_batch(pks) -> list[InboundMessage]:
                 else:
                     message.__dict__.pop("raw", None)
             _write_group(batch)
+            # Before the commit: if it fails, the messages are processed again one at a time
+            # and find themselves counted: each message is counted once.
+            batch.limits.flush()
             results = [batch.results.get(m.pk, m) for m in claimed]
     finally:
         batch_cache.BATCH.reset(token)
@@ -233,10 +238,12 @@ def _write_waiting(batch, intakes: list[Intake], write, kind: RouteKind) -> None
 
 def _add_replies(batch, replies: list[Intake]) -> None:
     comments = services.add_comments([actions.comment_spec(intake) for intake in replies])
-    for intake, comment in zip(replies, comments, strict=True):
-        ticket = intake.routed_ticket()
-        actions.note_refused(ticket, intake.refused)
-        actions.finish(intake.message, InboundStatus.DONE, "reply", ticket, comment)
+    with _collecting(batch) as collected:
+        for intake, comment in zip(replies, comments, strict=True):
+            ticket = intake.routed_ticket()
+            actions.note_refused(ticket, intake.refused)
+            actions.finish(intake.message, InboundStatus.DONE, "reply", ticket, comment)
+        _write_collected(collected)
 
 
 def _write_replies(batch) -> None:
@@ -263,16 +270,28 @@ def _write_group(batch) -> None:
 
 def _open_group(batch, group: list[Intake]) -> None:
     _prefetch_ack_counts(batch, {intake.routed_sender().email for intake in group})
-    batch.collected = ([], [])
-    try:
+    with _collecting(batch) as collected:
         tickets = services.open_tickets([actions.ticket_spec(intake) for intake in group])
         for intake, ticket in zip(group, tickets, strict=True):
             actions.after_opening(intake, ticket)
-        auto_replies, mails = batch.collected
-        AutoReply.objects.bulk_create(auto_replies)
-        send_ticket_mails(mails)
+        _write_collected(collected)
+
+
+@contextlib.contextmanager
+def _collecting(batch):
+    """While the block runs, actions collect their AutoReply rows, mails and notes."""
+    batch.collected = batch_cache.Collected()
+    try:
+        yield batch.collected
     finally:
         batch.collected = None
+
+
+def _write_collected(collected: batch_cache.Collected) -> None:
+    AutoReply.objects.bulk_create(collected.auto_replies)
+    if collected.notes:
+        services.add_system_notes(collected.notes, channel=Channel.EMAIL)
+    send_ticket_mails(collected.mails)
 
 
 def _claim_many(pks: list[int]) -> dict[int, InboundMessage]:
@@ -290,7 +309,7 @@ def _prefetch_senders(batch: batch_cache.BatchCache, messages) -> None:
     wanted = {
         address.lower()
         for m in messages
-        if m.status in PROCESSABLE and (address := m.from_address or m.envelope_from.lower())
+        if m.status in PROCESSABLE and (address := routing.sender_address(m))
     }
     if not wanted:
         return

@@ -5,6 +5,9 @@ without importing the batch processing that fills it.
 """
 
 import contextvars
+from dataclasses import dataclass, field
+
+from tickets.limits import MailSenderLimit
 
 
 class BatchCache:
@@ -16,22 +19,35 @@ class BatchCache:
     group: new tickets waiting to be opened together; replies: replies waiting to be written
     together (services.add_comments); finished: handled messages whose rows
     wait for one UPDATE; results: rows handled alone (re-read after a failure);
-    collected: while the group is written, its AutoReply rows and mails to write at once.
+    collected: while the group or the replies are written, what to write at once (Collected).
     pending: the batch's processable messages not routed yet (the current one first);
     threads: the threading candidates of the pending messages (threading.prefetch_threads), or
     None once anything was written that may change where a message threads (fetched again then).
+    limits: the flood limit's counts of the batch's senders, written when the batch ends; not
+    cleared on a failure (the shared cache is not rolled back: a message stays counted once).
     """
 
     def __init__(self):
         self.users, self.auto_replies = {}, {}
         self.group, self.replies, self.finished, self.results = [], [], [], {}
-        self.collected = None
+        self.collected: Collected | None = None
         self.pending, self.threads = [], None
+        self.limits = MailSenderLimit()
 
     def clear(self):
         self.users.clear()
         self.auto_replies.clear()
         self.threads = None
+
+
+@dataclass
+class Collected:
+    """What the messages being written together leave to write at once: AutoReply rows, the
+    mails of send_ticket_mails() and the (ticket, text) system notes."""
+
+    auto_replies: list = field(default_factory=list)
+    mails: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
 BATCH: contextvars.ContextVar[BatchCache | None] = contextvars.ContextVar(

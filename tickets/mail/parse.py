@@ -8,6 +8,7 @@ magnitude faster (the header registry dominated the benchmark's profile).
 
 import datetime
 import email
+import email.parser
 import email.utils
 import hashlib
 import html
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from email.header import Header, decode_header, make_header
 from email.parser import BytesHeaderParser
 from html.parser import HTMLParser
+from typing import Any
 
 import nh3
 from django.utils import timezone
@@ -146,8 +148,15 @@ def key_for(message_id: str, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+def head(raw: bytes) -> bytes:
+    """The header block (through its blank line): what a headers-only parse reads of a
+    message, without splitting a large body into lines first."""
+    end = _BLANK_LINE_B.search(raw)
+    return raw[: end.end()] if end else raw
+
+
 def envelope(raw: bytes, msg=None) -> Envelope:
-    msg = msg if msg is not None else HEADER_PARSER.parsebytes(raw)
+    msg = msg if msg is not None else HEADER_PARSER.parsebytes(head(raw))
     ids = message_ids(_header(msg, "Message-ID"))
     message_id = ids[0] if ids else ""
     senders = _addresses(msg, "From") or _addresses(msg, "Sender", "Return-Path")
@@ -208,7 +217,90 @@ def priority_flag(subject: str) -> bool:
 
 
 def parse(raw: bytes):
-    return email.message_from_bytes(raw)
+    """email.message_from_bytes(raw), faster for large MIME bodies (parse_quickly())."""
+    text = raw.decode("ascii", "surrogateescape")  # as message_from_bytes() decodes
+    try:
+        msg = parse_quickly(text)
+    except Exception:  # noqa: BLE001 - the standard parser decides
+        msg = None
+    return msg if msg is not None else email.message_from_string(text)
+
+
+# The end of a header block: its last line's end and the blank line after it.
+_BLANK_LINE = re.compile(r"\n\r?\n")
+_BLANK_LINE_B = re.compile(rb"\n\r?\n")
+_FALLBACK_TYPES = ("message/", "multipart/digest")
+_HEADER_TEXT_PARSER = email.parser.Parser()
+
+
+def parse_quickly(
+    text: str, nested: bool = False, parser: "email.parser.Parser[Any] | None" = None
+):
+    """The Message that email's feed parser makes of `text`, or None where it might differ.
+
+    The feed parser reads a body line by line (a 200 KB attachment is 3,600 lines, most of
+    the intake's parsing time); here a header block is cut at its blank line and parsed on
+    its own, a leaf part's body is taken whole, and a multipart is split at its boundary
+    lines with one regular expression. Only well-formed messages take this path: lone CR
+    line ends, header defects, a multipart without its closing boundary, empty parts,
+    message/* parts and digests are left to the feed parser (None). parser: the Parser (its
+    message class and policy) to read header blocks with; compat32's Message by default.
+    """
+    parser = parser or _HEADER_TEXT_PARSER
+    if not nested and text.count("\r") != text.count("\r\n"):
+        return None
+    if text.startswith(("\n", "\r\n")):
+        return None  # no header block: rare, the feed parser's
+    end = _BLANK_LINE.search(text)
+    header, body = (text[: end.start() + 1], text[end.end() :]) if end else (text, "")
+    msg = parser.parsestr(header, headersonly=True)
+    if msg.defects or msg.get_payload() != "":
+        return None
+    content_type = msg.get_content_type()
+    if content_type.startswith(_FALLBACK_TYPES):
+        return None
+    if msg.get_content_maintype() != "multipart":
+        msg.set_payload(body)
+        return msg
+    return _split_multipart(msg, body, nested, parser)
+
+
+def _without_line_end(text: str) -> str:
+    """RFC 2046: the line end before a boundary belongs to the boundary."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _split_multipart(msg, body: str, nested: bool, parser: "email.parser.Parser[Any]"):
+    boundary = msg.get_boundary()
+    if not boundary:
+        return None
+    delimiters = re.compile(rf"^--{re.escape(boundary)}(--)?[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
+    parts, start, first, line_end = [], None, None, False
+    for found in delimiters.finditer(body):
+        if start is None:
+            first = found.start()
+        else:
+            part = body[start : found.start()]
+            sub = parse_quickly(_without_line_end(part), True, parser) if part else None
+            if sub is None:
+                return None
+            parts.append(sub)
+        start, line_end = found.end(), found.group(0).endswith("\n")
+        if found.group(1):
+            break
+    else:
+        return None  # no closing boundary
+    if not parts or first is None:
+        return None
+    preamble = body[:first]
+    msg.preamble = _without_line_end(preamble) if preamble else None
+    # A nested part's text ends before the line end that its parent's boundary owns: the
+    # feed parser's epilogue without it, None when nothing followed the closing line.
+    msg.epilogue = body[start:] if line_end or not nested else None
+    msg.set_payload(parts)
+    return msg
 
 
 # Messages store_many() parsed in full, by InboundMessage pk, for process_many() in the same

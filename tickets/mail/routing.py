@@ -101,7 +101,7 @@ def route(intake: Intake, *, dry: bool = False) -> tuple[RouteKind, str]:
     if reason:
         return RouteKind.IGNORED, reason
     intake.queue = _queue(intake.message)
-    intake.address = intake.env.from_address or intake.message.envelope_from.lower()
+    intake.address = sender_address(intake.message)
     refused = _find_sender(intake, dry)
     if refused:
         return refused
@@ -115,9 +115,24 @@ def route(intake: Intake, *, dry: bool = False) -> tuple[RouteKind, str]:
         return RouteKind.REPLY, ""
     if intake.organization is None:
         return RouteKind.QUARANTINE, "sender has no organization"
-    if mail_sender_over_limit(intake.address, intake.message.pk):
+    if _sender_over_limit(intake):
         return RouteKind.FLOOD, "too many new tickets from this sender in the last hour"
     return RouteKind.NEW, ""
+
+
+def _sender_over_limit(intake: Intake) -> bool:
+    """tickets.limits' flood limit; in a batch, the pending messages' senders read at once."""
+    batch = batch_cache.current()
+    if batch is None:
+        return mail_sender_over_limit(intake.address, intake.message.pk)
+    if intake.message.pk not in batch.limits.read_pks:
+        batch.limits.read([(sender_address(m), m.pk) for m in batch.pending])
+    return batch.limits.over_limit(intake.address, intake.message.pk)
+
+
+def sender_address(message: InboundMessage) -> str:
+    """The address a message is from: its From: header's, else the envelope sender's."""
+    return message.from_address or message.envelope_from.lower()
 
 
 def _find_sender(intake: Intake, dry: bool) -> tuple[RouteKind, str] | None:

@@ -7,7 +7,7 @@ changes: what a verb did and how it is recorded; opening, comments, lifecycle: t
 from core.errors import ServiceError
 
 from .changes import LOCK_JOINS, TicketChange, check_past, lock, record, save_change
-from .comments import add_comment, add_comments, add_system_note
+from .comments import add_comment, add_comments, add_system_note, add_system_notes
 from .lifecycle import (
     TRANSITIONS,
     assign,
@@ -30,6 +30,7 @@ __all__ = [
     "add_comment",
     "add_comments",
     "add_system_note",
+    "add_system_notes",
     "assign",
     "check_past",
     "check_reporter",

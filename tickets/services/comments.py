@@ -110,20 +110,26 @@ def add_comment(
     return add_comments([spec])[0]
 
 
-@transaction.atomic
 def add_system_note(ticket, text: str, *, channel=Channel.EMAIL) -> Comment:
     """An internal note the product writes itself (no author): the mail intake's refused
     attachments, a follow-up link. Recorded like every other change; never sent to clients."""
-    comment = Comment.objects.create(
-        ticket=ticket,
-        author=None,
-        body=text,
-        internal=True,
-        channel=channel,
-        created_at=timezone.now(),
-    )
-    record([TicketChange(ticket, None, "note", comment.created_at, comment=comment)])
-    return comment
+    return add_system_notes([(ticket, text)], channel=channel)[0]
+
+
+@transaction.atomic
+def add_system_notes(notes: list[tuple], *, channel=Channel.EMAIL) -> list[Comment]:
+    """Batch form of add_system_note(): notes are (ticket, text) pairs, several to one ticket
+    included, written in one INSERT and recorded together (the mail intake's batches)."""
+    now = timezone.now()
+    comments = [
+        Comment(
+            ticket=ticket, author=None, body=text, internal=True, channel=channel, created_at=now
+        )
+        for ticket, text in notes
+    ]
+    Comment.objects.bulk_create(comments)
+    record([TicketChange(c.ticket, None, "note", now, comment=c) for c in comments])
+    return comments
 
 
 def _after_public_comment(change: TicketChange, by_staff: bool) -> None:
