@@ -71,7 +71,7 @@ def bulk_insert(model, objs, names=None) -> None:
             rows = cursor.fetchall()
     # PostgreSQL returns the rows of one INSERT in the order it inserts them, the source's.
     for obj, (pk,) in zip(objs, rows, strict=True):
-        _mark_saved(obj, pk)
+        mark_saved(obj, pk)
 
 
 def insert_unnest(
@@ -98,13 +98,13 @@ def insert_unnest(
         f"INSERT INTO {_qn(model._meta.db_table)} ({columns}) "  # noqa: S608
         f"SELECT v.*{extra} FROM unnest({arrays}) AS v {tail}"
     )
-    params = [_column(f, objs) for f in fields]
+    params = [column_values(f, objs) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if "RETURNING" in tail else []
 
 
-def _column(field: Field[Any, Any], objs: Sequence[Model]) -> list[Any]:
+def column_values(field: Field[Any, Any], objs: Sequence[Model]) -> list[Any]:
     """A column's values as bulk_create would write them, without its per-value calls where
     psycopg takes the Python value as it is."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -141,7 +141,8 @@ def _insert_sql(meta, fields, count: int) -> str:
     )
 
 
-def _mark_saved(obj, pk) -> None:
+def mark_saved(obj, pk) -> None:
+    """What Model.save() leaves on an object it inserted: its pk, saved to this database."""
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias

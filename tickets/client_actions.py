@@ -32,22 +32,17 @@ def mark_viewed(user, ticket: Ticket, at: datetime.datetime | None = None) -> No
         return
     # One statement in autocommit, where update_or_create takes a transaction, a locking
     # SELECT and an UPDATE: the portal writes this on every ticket page a client opens.
-    meta = TicketView._meta
-    table, qn = meta.db_table, connection.ops.quote_name
+    meta, qn = TicketView._meta, connection.ops.quote_name
     columns = {f.name: qn(f.column) for f in meta.concrete_fields if f.column}
-    user_id, ticket_id, viewed_at = (columns[name] for name in UPSERT_FIELDS)
+    user_id, ticket_id, viewed_at = columns["user"], columns["ticket"], columns["viewed_at"]
     sql = (
-        f"INSERT INTO {qn(table)} ({user_id}, {ticket_id}, {viewed_at}) VALUES (%s, %s, %s) "  # noqa: S608 - names from the model
+        f"INSERT INTO {qn(meta.db_table)} ({user_id}, {ticket_id}, {viewed_at}) "  # noqa: S608 - names from the model
+        f"VALUES (%s, %s, %s) "
         f"ON CONFLICT ({user_id}, {ticket_id}) DO UPDATE SET {viewed_at} = EXCLUDED.{viewed_at}"
     )
-    when = TicketView._meta.get_field("viewed_at").get_db_prep_save(
-        at or timezone.now(), connection
-    )
+    when = meta.get_field("viewed_at").get_db_prep_save(at or timezone.now(), connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, ticket.pk, when])
-
-
-UPSERT_FIELDS = ("user", "ticket", "viewed_at")
 
 
 def check_cooldown(user, ticket: Ticket, action: str, now: datetime.datetime | None = None) -> None:

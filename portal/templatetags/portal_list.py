@@ -87,7 +87,7 @@ def row(ticket, words: dict[str, str], show_org: bool) -> SafeString:
         sla=sla_badge(ticket),
         updated_iso=local(ticket.updated_at, "c"),
         updated=local(ticket.updated_at, "Y-m-d H:i T"),
-        **{k: v for k, v in words.items() if not k.startswith("l_unread")},
+        **words,  # the labels the row names (format ignores the unread marker's two)
     )
 
 

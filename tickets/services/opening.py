@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.db import column_values, mark_saved
 from core.errors import ServiceError
 
 from ..models import Attachment, Channel, Priority, Ticket, TicketEvent
@@ -126,18 +127,19 @@ def open_tickets(specs: list[dict]) -> list[Ticket]:
 def _insert_with_events(changes: list[TicketChange]) -> list[Ticket]:
     """PostgreSQL: the new tickets and their events in one statement (_opening_sql), one
     round trip where bulk_create() then record()'s insert took two. Values are prepared as
-    bulk_create prepares them; the events keep their order; the tickets get their pks."""
+    core.db's unnest inserts prepare them; the events keep their order; the tickets get
+    their pks."""
     tickets = [change.ticket for change in changes]
     events = [(n, event) for n, c in enumerate(changes, 1) for event in c.events]
     ticket_fields, event_fields = _insert_fields(Ticket), _insert_fields(TicketEvent, "ticket")
-    params = [_prepared(f, tickets) for f in ticket_fields]
+    params = [column_values(f, tickets) for f in ticket_fields]
     params.append([n for n, _event in events])
-    params += [_prepared(f, [event for _n, event in events]) for f in event_fields]
+    params += [column_values(f, [event for _n, event in events]) for f in event_fields]
     with connection.cursor() as cursor:
         cursor.execute(_opening_sql(), params)
         pks = [pk for (pk,) in cursor.fetchall()]
     for ticket, pk in zip(tickets, pks, strict=True):
-        ticket.pk, ticket._state.adding, ticket._state.db = pk, False, connection.alias
+        mark_saved(ticket, pk)
     return tickets
 
 
@@ -148,10 +150,6 @@ def _written(events) -> None:
 def _insert_fields(model, *skip) -> list:
     meta = model._meta
     return [f for f in meta.concrete_fields if f is not meta.pk and f.name not in skip]
-
-
-def _prepared(field, objs) -> list:
-    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs]
 
 
 @cache
