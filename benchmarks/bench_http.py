@@ -7,7 +7,8 @@
 What runs, all on loopback and all stopped at the end (even on error):
 - a copy of `eservice_data_<size>` (datagen.py; CREATE DATABASE … TEMPLATE, dropped at the
   end), because the mix writes;
-- gunicorn on portal.wsgi, 2 workers x 4 threads (gthread). Why: the machine has 2 shared
+- gunicorn on portal.wsgi, 2 workers x 4 threads (gthread), idle connections kept 75 s
+  (longer than any user's pause, as a reverse proxy keeps them). Why: the machine has 2 shared
   cores, which also run PostgreSQL, Redis, the Celery worker and this load generator. A
   request is mostly Python (CPU, under one GIL per process), so more than one worker per
   core only adds memory and context switches; the threads let a worker run Python while

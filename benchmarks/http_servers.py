@@ -104,6 +104,11 @@ def gunicorn_argv(python: str, app: str, port: int, workers: int, threads: int) 
         "gthread",
         "--backlog",
         "256",
+        # Longer than any user's pause: gunicorn's 2 s default closes idle connections while
+        # users read, and a POST sent as the server closes its connection fails (a GET is
+        # sent again). A reverse proxy in front keeps its upstream connections this way.
+        "--keep-alive",
+        "75",
         "--worker-tmp-dir",
         "/dev/shm",
     ]
