@@ -14,11 +14,15 @@ Each round times three variants back to back, so that the machine's load weighs 
                 (get_many, add, exists + incr) and one delivery task published per creation;
   no outbox     the current code with the notifications consumer (outbox rows, webhooks)
                 unregistered: what the outbox costs;
-  pre-change    the code before this benchmark's last changes: the token, user,
+  pre-change    the code before this benchmark's earlier changes: the token, user,
                 organization, contract and plan read by a query on every request, the flood
                 count sent as EXISTS then INCRBY, a timer thread started for each hand-off
                 batch, the ticket and its events written by two bulk_create() calls, the
-                intake serializer's fields deep-copied.
+                intake serializer's fields deep-copied, and what "prior" puts back besides;
+  prior         the code before the latest changes: the ticket and its events bound as one
+                array per column, the outbox rows as one parameter per value (bulk_insert),
+                the intake serializer's fields made by their __init__ each time, the lenient
+                choices folded on every call, the ticket's URL reversed for each ticket.
 
 It prints ms and CPU ms per creation, queries and Redis requests (cache and broker) per
 creation and creations/s (median of the rounds), the ratio against each baseline, and the
@@ -27,6 +31,7 @@ the current code.
 """
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -106,6 +111,104 @@ def two_trip_incr(cache, key, delta=1, version=None):
     return RedisCache.incr(cache, key, delta, version)
 
 
+def array_cte(changes):
+    """tickets.services.opening as it was before its JSON rows: one statement over one
+    array per column (unnest)."""
+    from django.db import connection
+
+    from core.db import column_values, mark_saved
+    from tickets.models import Ticket, TicketEvent
+
+    tickets = [change.ticket for change in changes]
+    events = [(n, event) for n, c in enumerate(changes, 1) for event in c.events]
+    ticket_fields, event_fields = _fields(Ticket), _fields(TicketEvent, "ticket")
+    params = [column_values(f, tickets) for f in ticket_fields]
+    params.append([n for n, _event in events])
+    params += [column_values(f, [event for _n, event in events]) for f in event_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_array_cte_sql(), params)
+        pks = [pk for (pk,) in cursor.fetchall()]
+    for ticket, pk in zip(tickets, pks, strict=True):
+        mark_saved(ticket, pk)
+    return tickets
+
+
+def _fields(model, *skip) -> list:
+    meta = model._meta
+    return [f for f in meta.concrete_fields if f is not meta.pk and f.name not in skip]
+
+
+@functools.cache
+def _array_cte_sql() -> str:
+    from django.db import connection
+
+    from tickets.models import Ticket, TicketEvent
+
+    qn = connection.ops.quote_name
+
+    def columns(fields):
+        return ", ".join(qn(f.column) for f in fields)
+
+    def arrays(fields):
+        return ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+
+    ticket_fields, event_fields = _fields(Ticket), _fields(TicketEvent, "ticket")
+    pk = qn(str(Ticket._meta.pk.column))
+    values = ", ".join(f"v.c{i}" for i in range(len(event_fields)))
+    aliases = ", ".join(f"c{i}" for i in range(len(event_fields)))
+    ticket_column = qn(str(TicketEvent._meta.get_field("ticket").column))
+    return (
+        f"WITH t AS (INSERT INTO {qn(Ticket._meta.db_table)} ({columns(ticket_fields)}) "  # noqa: S608
+        f"SELECT * FROM unnest({arrays(ticket_fields)}) RETURNING {pk}), "
+        f"n AS (SELECT {pk}, row_number() OVER (ORDER BY {pk}) AS number FROM t), "
+        f"e AS (INSERT INTO {qn(TicketEvent._meta.db_table)} "
+        f"({ticket_column}, {columns(event_fields)}) "
+        f"SELECT n.{pk}, {values} FROM unnest(%s::bigint[], {arrays(event_fields)}) "
+        f"WITH ORDINALITY AS v(number, {aliases}, position) JOIN n USING (number) "
+        f"ORDER BY v.position) "
+        f"SELECT {pk} FROM n ORDER BY number"
+    )
+
+
+def fields_made_each_time(serializer):
+    """core.serializers.FreshFieldsMixin.get_fields as it was: every field's __init__ again."""
+    import copy
+
+    from rest_framework import serializers
+
+    def fresh(field):
+        kwargs = {
+            key: copy.deepcopy(value) if isinstance(value, serializers.Field) else value
+            for key, value in field._kwargs.items()
+        }
+        return type(field)(*field._args, **kwargs)
+
+    return {name: fresh(field) for name, field in serializer._declared_fields.items()}
+
+
+def folded_each_time(field, data):
+    """core.serializers.LenientChoiceField.to_internal_value as it was."""
+    from rest_framework import serializers
+
+    from core.serializers import _folded
+
+    if isinstance(data, str):
+        wanted = _folded(data)
+        for value, label in field.choices.items():
+            if wanted in (_folded(value), _folded(label)):
+                return value
+    return serializers.ChoiceField.to_internal_value(field, data)
+
+
+def reversed_url(serializer, ticket) -> str:
+    """tickets.api.serializers.TicketSerializer.get_url as it was."""
+    from django.urls import reverse
+
+    path = reverse("ticket-detail", args=[ticket.reference])
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(path) if request else path
+
+
 class TimerHandoff:
     """core.coalesce as it was: the addition that opens a batch starts a timer thread."""
 
@@ -163,6 +266,17 @@ class Variant:
         from tickets import events, limits
 
         self.timers = None
+        if self.name in ("prior", "pre-change"):
+            from core.db import bulk_insert
+            from core.serializers import LenientChoiceField
+            from tickets.api.serializers import TicketCreateSerializer, TicketSerializer
+            from tickets.services import opening
+
+            self._swap(opening, "_insert_with_events", array_cte)
+            self._swap(fanout, "insert_json", bulk_insert)
+            self._swap(TicketCreateSerializer, "get_fields", fields_made_each_time)
+            self._swap(LenientChoiceField, "to_internal_value", folded_each_time)
+            self._swap(TicketSerializer, "get_url", reversed_url)
         if self.name in ("previous path", "pre-change"):
             self._swap(tokens, "find", query_every_time)
             self._swap(PrefixedRedisCache, "incr", two_trip_incr)
@@ -243,7 +357,7 @@ def create(api, n: int, tag: str) -> tuple[float, float, int, int]:
     return wall, cpu, len(captured.captured_queries), trips.count
 
 
-VARIANTS = ("current", "pre-change", "previous path", "no outbox")
+VARIANTS = ("current", "prior", "pre-change", "previous path", "no outbox")
 
 
 def measure(api, n: int, rounds: int) -> dict:

@@ -1,6 +1,8 @@
 """Set-based writes that Django's ORM makes costly at batch sizes."""
 
+import json
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -146,3 +148,123 @@ def mark_saved(obj, pk) -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = connection.alias
+
+
+# The rows of a few-row INSERT as one JSON parameter (json_rows, json_source): Django binds
+# parameters on the client, in Python, and that per-parameter work (an array's per element)
+# cost more than building and parsing one JSON text; bulk_insert()'s VALUES take one
+# parameter per value, insert_unnest()'s one array per column.
+_AS_IS, _MOMENT, _STAMP, _JSON, _PREP = range(5)
+_PLAIN_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "EmailField",
+    "ForeignKey",
+    "IntegerField",
+    "OneToOneField",
+    "PositiveBigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+    "URLField",
+}
+
+
+@cache
+def _json_columns(model, skip: tuple[str, ...] = ()) -> list[tuple[str, str, int, Any]]:
+    """(column, attname, how, field) of the columns a JSON row carries: the concrete fields
+    but the pk and those named in skip."""
+    meta = model._meta
+    columns = []
+    for f in meta.concrete_fields:
+        if f is meta.pk or f.name in skip:
+            continue
+        kind = f.get_internal_type()
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            how = _STAMP
+        elif kind == "JSONField":
+            how = _JSON
+        elif kind in ("DateTimeField", "DateField", "TimeField"):
+            how = _MOMENT
+        elif kind in _PLAIN_TYPES:
+            how = _AS_IS
+        else:
+            how = _PREP
+        columns.append((str(f.column), f.attname, how, f))
+    return columns
+
+
+def json_rows(model, objs: Sequence[Model], skip: tuple[str, ...] = (), numbers=None) -> str:
+    """The objects as a JSON array of {column: value}, valued as bulk_create() writes them
+    (auto_now stamps set on the objects, times in ISO 8601, a JSON field as its encoder's
+    text), each with "_pos", its place in objs, and with numbers given, "_n", its number."""
+    columns = _json_columns(model, skip)
+    rows = []
+    for pos, obj in enumerate(objs):
+        row: dict[str, Any] = {"_pos": pos}
+        if numbers is not None:
+            row["_n"] = numbers[pos]
+        for column, attname, how, f in columns:
+            if how == _AS_IS:
+                row[column] = getattr(obj, attname)
+            elif how == _MOMENT:
+                value = getattr(obj, attname)
+                row[column] = value.isoformat() if value is not None else None
+            elif how == _STAMP:
+                row[column] = f.pre_save(obj, True).isoformat()
+            elif how == _JSON:
+                value = getattr(obj, attname)
+                row[column] = json.dumps(value, cls=f.encoder) if value is not None else None
+            else:
+                row[column] = f.get_db_prep_save(getattr(obj, attname), connection)
+        rows.append(row)
+    return json.dumps(rows, ensure_ascii=False, default=str)
+
+
+def json_source(model, skip: tuple[str, ...] = (), *extra: str) -> tuple[str, str, str]:
+    """For SQL that reads json_rows(model, …, skip): the column names, the values to select
+    (from v) and the FROM item that reads the parameter; extra: more "name type" columns of
+    the rows ("_pos" is there already)."""
+    columns = _json_columns(model, skip)
+    types = [
+        f"{_qn(column)} {'text' if how == _JSON else f.db_type(connection)}"
+        for column, _attname, how, f in columns
+    ]
+    names = ", ".join(_qn(column) for column, *_rest in columns)
+    values = ", ".join(
+        f"v.{_qn(column)}::jsonb" if how == _JSON else f"v.{_qn(column)}"
+        for column, _attname, how, _f in columns
+    )
+    definition = ", ".join(['"_pos" bigint', *extra, *types])
+    return names, values, f"json_to_recordset(%s::json) AS v({definition})"
+
+
+def insert_json(model, objs: Sequence[Model]) -> None:
+    """bulk_insert() for a few rows on PostgreSQL, from one JSON parameter; sets each
+    object's pk (PostgreSQL returns the rows of one INSERT in the order it inserts them)."""
+    objs = list(objs)
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        bulk_insert(model, objs)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_json_sql(model), [json_rows(model, objs)])
+        rows = cursor.fetchall()
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        mark_saved(obj, pk)
+
+
+@cache
+def _insert_json_sql(model) -> str:
+    names, values, source = json_source(model)
+    # Only identifiers and types from the model's metadata are interpolated.
+    return (
+        f"INSERT INTO {_qn(model._meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT {values} FROM {source} ORDER BY v._pos RETURNING {_qn(model._meta.pk.column)}"
+    )

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.db import bulk_insert, bulk_update
+from core.db import UNNEST_FROM, bulk_insert, bulk_update, insert_json
 from escalation.models import EscalationEvent
 from escalation.notifications import notice_for
 from tickets.events import CreditChange, Notice
@@ -41,7 +41,8 @@ def consume(changes: list) -> None:
     if people.notified:
         bulk_update(EscalationEvent, people.notified, ["notified_at", "notified_to"])
     if rows:
-        bulk_insert(Notification, rows)  # the one query the outbox adds to a ticket write
+        # The one query the outbox adds to a ticket write: its few rows as one parameter.
+        (insert_json if len(rows) < UNNEST_FROM else bulk_insert)(Notification, rows)
         ids = [row.pk for row in rows if row.pk]
         transaction.on_commit(partial(pending.add, ids))
 

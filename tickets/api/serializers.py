@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -115,7 +115,7 @@ class TicketSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, ticket) -> str:
-        path = reverse("ticket-detail", args=[ticket.reference])
+        path = detail_path(ticket.reference)
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 
@@ -153,6 +153,22 @@ class TicketSerializer(ModelSerializer):
             "updated_at": _iso(t.updated_at),
             "url": self.get_url(t),
         }
+
+
+# (script prefix, urlconf) -> the detail path with REFERENCE_MARK for the reference.
+_DETAIL_PATHS: dict = {}
+REFERENCE_MARK = "CS-REFERENCE"
+
+
+def detail_path(reference: str) -> str:
+    """reverse("ticket-detail", args=[reference]), resolved once per script prefix and
+    urlconf: a reference (CS- and digits) needs no quoting, and resolving on every ticket
+    cost as much as writing out the rest of its representation."""
+    key = (get_script_prefix(), get_urlconf())
+    template = _DETAIL_PATHS.get(key)
+    if template is None:
+        template = _DETAIL_PATHS[key] = reverse("ticket-detail", args=[REFERENCE_MARK])
+    return template.replace(REFERENCE_MARK, reference, 1)
 
 
 def _iso(value):
