@@ -54,9 +54,10 @@ def _anymail_parse(cls, raw: bytes):
 
 
 def _replacements() -> list[tuple[object, str, object]]:
+    from aiosmtpd.smtp import SMTP
     from anymail.inbound import AnymailInboundMessage
 
-    from tickets.mail import actions, parse, routing, webhooks
+    from tickets.mail import actions, lmtp, parse, routing, webhooks
 
     return [
         (parse, "parse", email.message_from_bytes),
@@ -65,6 +66,7 @@ def _replacements() -> list[tuple[object, str, object]]:
         (actions, "_system_note", previous_system_note),
         (webhooks, "raw_bytes", lambda message: message.as_bytes()),
         (AnymailInboundMessage, "parse_raw_mime_bytes", classmethod(_anymail_parse)),
+        (lmtp.IntakeLMTP, "smtp_DATA", SMTP.smtp_DATA),
     ]
 
 
