@@ -4,6 +4,7 @@ before the save) and page_oncall (a consumer of the domain event stream, portal.
 import datetime
 import logging
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ def _warned(ticket: Ticket, phase: str) -> bool:
     return EscalationEvent.objects.filter(ticket=ticket, level=Level.WARNING, phase=phase).exists()
 
 
-def _warned_in_batch(batch: dict, ticket: Ticket, phase: str) -> bool:
+def _warned_in_batch(batch: dict[str, Any], ticket: Ticket, phase: str) -> bool:
     """_warned() for a ticket of a batch of changes (TicketChange.batch): the first lookup
     reads the warnings of all the batch's tickets in one query, which the others reuse. The
     tickets are locked, so no sweep writes a warning to them while the batch runs."""
