@@ -25,7 +25,9 @@ the same transport processing each message in the request, one at a time (`lmtp_
 Named baseline "pre-change batch path", in the same run for the batched figures and every
 transport: the same code with the parts that made it faster put back (mail_previous.py:
 the feed parser, the per-message flood-limit cache calls and system notes, anymail's
-parse and as_bytes() in the webhook), in this process or in the transports' processes.
+parse and as_bytes() in the webhook, aiosmtpd's line-by-line DATA in the LMTP listener,
+one warning lookup per reply, ingest_email's one INSERT and commit per file), in this
+process or in the transports' processes.
 """
 
 import argparse

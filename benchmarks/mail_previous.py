@@ -46,6 +46,19 @@ def previous_system_note(ticket, text: str) -> None:
     services.add_system_note(ticket, text, channel=Channel.EMAIL)
 
 
+def previous_warned_in_batch(batch, ticket, phase: str) -> bool:
+    from escalation.receivers import _warned
+
+    return _warned(ticket, phase)
+
+
+def previous_store_each(items, *, received_at=None):
+    """ingest_email's files stored as it stored them: store() one at a time."""
+    from tickets.mail.store import store
+
+    return [store(raw, frm, rcpt, received_at=received_at)[0] for raw, frm, rcpt in items]
+
+
 def _anymail_parse(cls, raw: bytes):
     from email.parser import BytesParser
     from email.policy import default as default_policy
@@ -54,9 +67,11 @@ def _anymail_parse(cls, raw: bytes):
 
 
 def _replacements() -> list[tuple[object, str, object]]:
+    from aiosmtpd.smtp import SMTP
     from anymail.inbound import AnymailInboundMessage
 
-    from tickets.mail import actions, parse, routing, webhooks
+    from escalation import receivers
+    from tickets.mail import actions, lmtp, parse, routing, store, webhooks
 
     return [
         (parse, "parse", email.message_from_bytes),
@@ -65,6 +80,9 @@ def _replacements() -> list[tuple[object, str, object]]:
         (actions, "_system_note", previous_system_note),
         (webhooks, "raw_bytes", lambda message: message.as_bytes()),
         (AnymailInboundMessage, "parse_raw_mime_bytes", classmethod(_anymail_parse)),
+        (lmtp.IntakeLMTP, "smtp_DATA", SMTP.smtp_DATA),
+        (receivers, "_warned_in_batch", previous_warned_in_batch),
+        (store, "store_each", previous_store_each),
     ]
 
 

@@ -4,6 +4,7 @@ before the save) and page_oncall (a consumer of the domain event stream, portal.
 import datetime
 import logging
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -23,13 +24,29 @@ def _warned(ticket: Ticket, phase: str) -> bool:
     return EscalationEvent.objects.filter(ticket=ticket, level=Level.WARNING, phase=phase).exists()
 
 
+def _warned_in_batch(batch: dict[str, Any], ticket: Ticket, phase: str) -> bool:
+    """_warned() for a ticket of a batch of changes (TicketChange.batch): the first lookup
+    reads the warnings of all the batch's tickets in one query, which the others reuse. The
+    tickets are locked, so no sweep writes a warning to them while the batch runs."""
+    if ticket.pk not in batch["tickets"]:
+        return _warned(ticket, phase)
+    warned = batch.get("escalation.warned")
+    if warned is None:
+        rows = EscalationEvent.objects.filter(
+            ticket__in=list(batch["tickets"]), level=Level.WARNING
+        )
+        warned = batch["escalation.warned"] = set(rows.values_list("ticket_id", "phase"))
+    return (ticket.pk, phase) in warned
+
+
 def set_next_check(sender: object, change: TicketChange, **kwargs: object) -> None:
     """ticket_changing: keep next_check_at — what escalation.sweep selects on — current.
 
     Runs after the SLA engine recomputed the deadlines on the instance; costs no query except
-    when an unsent warning would be next (one EXISTS)."""
+    when an unsent warning would be next (one EXISTS; one for a whole batch of changes)."""
     ticket = change.ticket
-    value = rules.next_check_at(ticket, now=timezone.now(), warned_lookup=_warned)
+    lookup = _warned if change.batch is None else partial(_warned_in_batch, change.batch)
+    value = rules.next_check_at(ticket, now=timezone.now(), warned_lookup=lookup)
     if value != ticket.next_check_at or ticket.pk is None:
         ticket.next_check_at = value
         change.fields.add("next_check_at")

@@ -126,3 +126,32 @@ def test_the_flood_limit_on_redis_refuses_past_the_limit(redis_cache, settings):
     limit.flush()
     assert mail_sender_over_limit("c@x.example", 4) is True
     assert mail_sender_over_limit("d@x.example", 5) is False
+
+
+def _reply(n: int, reference: str) -> bytes:
+    return eml(
+        "plain_new.eml",
+        **{
+            "<CAF1x2plain@": f"<cost-reply-{n}@",
+            "Subject: Heatmap not loading": f"Subject: Re: [{reference}] still blank {n}",
+        },
+    )
+
+
+def test_a_batch_of_replies_reads_the_escalation_warnings_once(alice, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.TICKETS_PER_SENDER_PER_HOUR = 100
+    process_many(_stored([_new(n) for n in range(20)]))
+    tickets = list(Ticket.objects.order_by("pk"))
+    pks = _stored([_reply(n, t.reference) for n, t in enumerate(tickets)])
+    with CaptureQueriesContext(connection) as queries:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            results = process_many(pks)
+    assert [m.status for m in results] == ["done"] * 20
+    assert Comment.objects.filter(internal=False).count() == 20
+    sqls = [q["sql"] for q in queries.captured_queries]
+    # Each reply's next check is its response warning: one read of the warnings sent for all.
+    assert len([sql for sql in sqls if "escalation_escalationevent" in sql]) == 1
+    assert len(sqls) <= 20, sqls

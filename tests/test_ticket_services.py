@@ -208,6 +208,7 @@ def test_open_tickets_writes_nothing_when_one_spec_is_invalid(alice):
 # --- add_comments: the batch form of add_comment ------------------------------------------------
 
 COMMENTED_AT = datetime.datetime(2026, 3, 3, 10, 15, tzinfo=datetime.UTC)
+RECEIVED = datetime.datetime(2026, 3, 3, 9, 50, tzinfo=datetime.UTC)  # a Tuesday, GMT hours
 
 
 def _ticket_state(ticket):
@@ -286,19 +287,61 @@ def test_add_comments_writes_in_a_constant_number_of_queries(alice, charlie, n):
     specs = [dict(ticket=t, author=charlie, body="We are on it") for t in tickets[1:]]
     with CaptureQueriesContext(connection) as queries:
         comments = services.add_comments(specs)
-    # The escalation receiver asks, per ticket whose next check is an unsent warning, whether
-    # it was sent (one EXISTS, its own documented cost); add_comments' writes are constant:
-    # a savepoint, the lock, the comments, the tickets, the events, the tickets' watchers and
-    # the notification outbox rows (one query each for the batch), its release.
+    # The escalation receiver reads the warnings sent to the batch's tickets at most once;
+    # add_comments' writes are constant: a savepoint, the lock, the comments, the tickets,
+    # the events, the tickets' watchers and the notification outbox rows (one query each for
+    # the batch), its release.
     sqls = [q["sql"] for q in queries.captured_queries]
     warned = [sql for sql in sqls if "escalation_escalationevent" in sql]
-    assert len(warned) <= n and len(sqls) - len(warned) <= 8
+    assert len(warned) <= 1 and len(sqls) - len(warned) <= 8
     assert len(comments) == n
     assert (
         Ticket.objects.filter(status=Status.OPEN, first_response_at__isnull=False).count() == n + 1
     )
     events = TicketEvent.objects.filter(action="first_response", field="first_response_at")
     assert events.count() == n + 1
+
+
+def test_add_comments_reads_the_warnings_sent_once_and_plans_the_next_check_as_one_by_one(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from escalation.models import EscalationEvent, Level
+
+    def warned(ticket):
+        EscalationEvent.objects.create(
+            ticket=ticket,
+            level=Level.WARNING,
+            phase="response",
+            trigger="deadline",
+            fired_at=timezone.now(),
+            role="support queue",
+        )
+
+    import time_machine
+
+    # P1 tickets within business hours: each one's next check is its response warning.
+    specs = [dict(spec, priority="P1", received_at=RECEIVED) for spec in _opening_specs(alice, 3)]
+    with time_machine.travel(RECEIVED + datetime.timedelta(minutes=10), tick=False):
+        one_by_one, together = services.open_tickets(specs), services.open_tickets(specs)
+        warned(one_by_one[1])
+        warned(together[1])
+        for ticket in one_by_one:
+            services.add_comment(ticket, author=alice, body="Any news?")
+        replies = [dict(ticket=t, author=alice, body="Any news?") for t in together]
+        with CaptureQueriesContext(connection) as queries:
+            services.add_comments(replies)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len([sql for sql in sqls if "escalation_escalationevent" in sql]) == 1
+
+    def next_checks(tickets):
+        return [Ticket.objects.get(pk=t.pk).next_check_at for t in tickets]
+
+    assert next_checks(together) == next_checks(one_by_one)
+    warning, _, _ = next_checks(together)
+    # The warned ticket's next check is its breach, after the others' warning.
+    assert next_checks(together)[1] == Ticket.objects.get(pk=together[1].pk).response_due_at
+    assert warning < next_checks(together)[1]
 
 
 def test_add_comments_writes_nothing_when_one_spec_is_invalid(alice, charlie):

@@ -10,10 +10,12 @@ import logging
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
+from aiosmtpd.smtp import MISSING
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from . import lmtp_data
 from .intake import accept, accept_group, doorbell
 
 log = logging.getLogger("tickets.mail")
@@ -103,7 +105,37 @@ class IntakeHandler:
 
 
 class IntakeLMTP(LMTP):
-    """aiosmtpd's LMTP with an RFC 3463 size refusal, one reply per recipient (RFC 2033)."""
+    """aiosmtpd's LMTP with an RFC 3463 size refusal, one reply per recipient (RFC 2033), and
+    DATA read in chunks (lmtp_data) rather than line by line."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA (the same checks and replies, in the same order) with the message
+        read by lmtp_data.read_data(); decoded data is left to aiosmtpd's own."""
+        if self._decode_data or not hasattr(self._reader, lmtp_data.LIMIT_ATTRIBUTE):
+            return await super().smtp_DATA(arg)
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or not self.envelope.rcpt_tos:
+            return await self.push("503 Error: need RCPT command")
+        if arg:
+            return await self.push("501 Syntax: DATA")
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        limits = (self.data_size_limit, self.line_length_limit)
+        try:
+            content, refused = await lmtp_data.read_data(self._reader, *limits)
+        except asyncio.CancelledError:
+            log.info("lmtp: connection lost during DATA")
+            self._writer.close()
+            raise
+        if refused:
+            await self.push(refused)  # push() counts the envelope's recipients: reset after
+            return self._set_post_data_state()
+        self.envelope.content = self.envelope.original_content = content
+        status = MISSING
+        if "DATA" in self._handle_hooks:
+            status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     # aiosmtpd declares push(status: AnyStr), but it and this class only ever push str.
     async def push(self, status: str) -> None:  # type: ignore[override]

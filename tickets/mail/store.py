@@ -116,10 +116,37 @@ def store_many(items, *, received_at=None) -> list[InboundMessage]:
     items: iterable of (raw, mail_from, rcpt_tos). Returns the stored rows that still need
     processing (new ones, and earlier ones left stored or failed), in input order.
     """
+    keys, by_key = _store_rows(items, received_at)
+    seen, pending = set(), []
+    for key in keys:
+        message = by_key.get(key)
+        if message and key not in seen and message.status in PENDING:
+            pending.append(message)
+        seen.add(key)
+    return pending
+
+
+def store_each(items, *, received_at=None) -> list[InboundMessage]:
+    """store() for messages handed over together (ingest_email's files): one INSERT per
+    batch and one commit → each item's row in input order, the row already there for a
+    message stored before (or twice among the items). Raises if one was not stored."""
+    keys, by_key = _store_rows(items, received_at)
+    missing = [key for key in keys if key not in by_key]
+    if missing:
+        raise IntegrityError(f"inbound messages not stored: {missing[:5]}")
+    return [by_key[key] for key in keys]
+
+
+PENDING = ("stored", "failed")
+
+
+def _store_rows(items, received_at) -> tuple[list[str], dict[str, InboundMessage]]:
+    """Insert the items' rows (existing keys skipped) → (their keys in input order, key →
+    stored row with pk, key and status). Rows left to process keep their parsed message for
+    process_many() in this process (parse.parsed): each message is parsed once."""
     rows: list[InboundMessage] = []
     parsed: dict[str, tuple[bytes, Message]] = {}
     for raw, mail_from, rcpt in items:
-        # Parsed in full once: process_many() in this process reuses it (parse.parsed).
         msg = parse.parse(raw)
         rows.append(_row(raw, mail_from, rcpt, received_at, msg))
         parsed.setdefault(rows[-1].key, (raw, msg))
@@ -131,11 +158,7 @@ def store_many(items, *, received_at=None) -> list[InboundMessage]:
     by_key = {
         m.key: m for m in InboundMessage.objects.filter(key__in=keys).only("pk", "key", "status")
     }
-    seen, pending = set(), []
-    for key in keys:
-        message = by_key.get(key)
-        if message and key not in seen and message.status in ("stored", "failed"):
-            pending.append(message)
+    for key, message in by_key.items():
+        if message.status in PENDING:
             parse.remember(message.pk, *parsed[key])
-        seen.add(key)
-    return pending
+    return keys, by_key

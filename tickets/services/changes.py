@@ -29,6 +29,10 @@ class TicketChange:
     comment: object = None
     # What other apps attach for the consumers (escalation events, the paging decision).
     context: dict = field(default_factory=dict)
+    # Shared by the changes of one batch call (add_comments): "tickets", pk → the locked
+    # tickets of the batch; ticket_changing's receivers keep there what they read once for
+    # all of them (escalation.receivers: the warnings sent).
+    batch: dict | None = None
 
     def set(self, name, value, *, public=True, action="changed"):
         old = getattr(self.ticket, name)

@@ -33,9 +33,11 @@ def _commenting(
     at=None,
     message_id="",
     cc=(),
+    batch=None,
 ) -> tuple[Comment, TicketChange]:
     """One comment on a locked ticket: the unsaved comment, and the ticket's change after the
-    status rules and ticket_changing (the SLA engine and escalation adjust the instance)."""
+    status rules and ticket_changing (the SLA engine and escalation adjust the instance).
+    batch: TicketChange.batch, when the comment is one of add_comments()'."""
     is_staff = bool(author and author.is_staff)
     if ticket.status == Status.CLOSED and not is_staff:
         raise ServiceError(_("This ticket is closed; please open a new one."), field="body")
@@ -49,7 +51,7 @@ def _commenting(
         created_at=at,
         message_id=message_id,
     )
-    change = TicketChange(ticket, author, "comment", at, comment=comment)
+    change = TicketChange(ticket, author, "comment", at, comment=comment, batch=batch)
     if cc:
         change.context["cc"] = list(cc)  # the mail's Cc: (the notifications consumer)
     if not internal:
@@ -70,9 +72,10 @@ def add_comments(specs: list[dict]) -> list[Comment]:
     for spec in specs:
         _check_comment(**spec)
     locked = lock_many(spec["ticket"] for spec in specs)
+    batch = {"tickets": locked}
     comments, changes = [], []
     for spec in specs:
-        comment, change = _commenting(**{**spec, "ticket": locked[spec["ticket"].pk]})
+        comment, change = _commenting(**{**spec, "ticket": locked[spec["ticket"].pk]}, batch=batch)
         comments.append(comment)
         changes.append(change)
     Comment.objects.bulk_create(comments)
