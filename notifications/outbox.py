@@ -70,6 +70,7 @@ class Row:
 
 
 COLUMNS = Row.__slots__[:-1]  # all but pk
+WRITE_TIME = object()  # _defaults(): the column takes the write's time
 
 
 def message_ids(tag: str, domain: str, count: int) -> list[str]:
@@ -92,7 +93,7 @@ def write(rows: list[Row]) -> list[int]:
         columns: dict[str, list[Any]] = {name: [getattr(r, name) for r in rows] for name in COLUMNS}
         columns["data"] = _json(columns["data"])
         for name, default in _defaults():
-            columns[name] = [now if default is timezone.now else default] * count
+            columns[name] = [now if default is WRITE_TIME else default] * count
         # One INSERT returns its rows in the order it inserts them, the source's.
         ids = [pk for (pk,) in insert_columns(Notification, columns, tail="RETURNING id")]
     for row, pk in zip(rows, ids, strict=True):
@@ -116,15 +117,16 @@ def _json(values: list) -> list:
 
 @cache
 def _defaults() -> tuple[tuple[str, Any], ...]:
-    """The columns a Row leaves to the model: (name, value), timezone.now standing for the
-    write's time (created_at, auto_now_add); a nullable column without default is left out
+    """The columns a Row leaves to the model: (name, value), WRITE_TIME standing for the
+    write's time (created_at, auto_now_add: timezone.now() once a write, read when it is
+    made: the demo story moves the clock); a nullable column without default is left out
     of the INSERT (NULL)."""
     out = []
     for field in Notification._meta.concrete_fields:
         if field.primary_key or field.attname in COLUMNS:
             continue
         if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
-            out.append((field.name, timezone.now))
+            out.append((field.name, WRITE_TIME))
             continue
         default = field.get_default()  # as Model.__init__ sets it ("" for a text column)
         if default is not None or not field.null:
