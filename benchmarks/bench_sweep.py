@@ -24,6 +24,14 @@ did before; the timed sweep above is the after-commit option) — and "naive", i
 ticket through the ORM and computing its elapsed fraction in Python as common helpdesks'
 escalation commands do, timed on a `--naive` subset and extrapolated linearly; with the
 ratios. The outbox row counts of the two sweeps are compared: they must be equal.
+
+A third named baseline, "pre-change": the in-transaction sweep with the code before the
+outbox rows became plain rows bound in binary (sweep_previous.py beside this script: a
+Notification instance per row, every set-based write through Django's client-binding
+cursor), on the same due tickets (re-armed), against the in-transaction sweep as it is. Its
+outbox rows must match the current code's: the same count and the same recipients, kinds,
+categories, languages, data and ticket of each row (a digest over those columns), unique
+message ids.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import datagen  # noqa: E402
+import sweep_previous  # noqa: E402 - beside this script
 
 COPY = "eservice_bench_sweep"
 TARGET_ESCALATIONS_PER_S = 2_000
@@ -228,6 +237,29 @@ def outbox_rows() -> int:
     return Notification.objects.count()
 
 
+# What makes two sweeps' outboxes the same: every row's columns but its id and times, and of
+# its Message-ID the part before the random one (the ticket's reference), in one order.
+DIGEST = """
+SELECT count(*), count(DISTINCT message_id), md5(coalesce(string_agg(r, E'\\n' ORDER BY r), ''))
+FROM (SELECT message_id, (split_part(message_id, '.', 1), ticket_id, kind, category, email,
+    language, recipient_id, comment_id, credit_id, data, status, attempts, last_error,
+    claimed_until, sent_at)::text AS r
+    FROM notifications_notification) AS rows
+"""
+
+
+def outbox_digest() -> tuple[int, int, str, int]:
+    """(rows, distinct Message-IDs, digest of the rows' columns, escalation events left
+    without notified_at)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(DIGEST)
+        rows, distinct, digest = cur.fetchone()
+        cur.execute("SELECT count(*) FROM escalation_escalationevent WHERE notified_at IS NULL")
+        return rows, distinct, digest, cur.fetchone()[0]
+
+
 def naive_loop(limit: int, now: datetime.datetime) -> tuple[float, int, int]:
     """The baseline: every active ticket through the ORM, its elapsed fraction in Python."""
     from sla.business_time import business_time_between
@@ -365,7 +397,10 @@ def main() -> None:
     arm(ids, now)
     with_worker = report_with_worker(args, now, result.escalations)
     arm(ids, now)
-    report_previous(args, now, rate, (elapsed + fanout_s, with_worker), rows)
+    inline_rate = report_previous(args, now, rate, (elapsed + fanout_s, with_worker), rows)
+    digest = outbox_digest()
+    arm(ids, now)
+    report_pre_change(args, now, inline_rate, digest)
     report_baseline(args, total_active, empty_ms, elapsed, result)
 
 
@@ -426,7 +461,7 @@ def report_with_worker(args, now: datetime.datetime, escalations: int) -> float:
     return total
 
 
-def report_previous(args, now, rate: float, end_to_end: tuple[float, float], rows: int) -> None:
+def report_previous(args, now, rate: float, end_to_end: tuple[float, float], rows: int) -> float:
     """The named baseline "in-transaction sweep" (the default): the notices inside each
     batch's transaction."""
     result, elapsed, queries, cpu = timed_sweep(now, args.batch_size, [], inline=True)
@@ -450,6 +485,28 @@ def report_previous(args, now, rate: float, end_to_end: tuple[float, float], row
         f"one after the other ×{elapsed / end_to_end[0]:.2f}; with one worker, to the last notice "
         f"×{elapsed / end_to_end[1]:.2f}"
     )
+    return previous
+
+
+def report_pre_change(args, now, inline_rate: float, digest: tuple[int, int, str, int]) -> None:
+    """The named baseline "pre-change": the in-transaction sweep with the previous writes."""
+    with sweep_previous.swapped():
+        result, elapsed, queries, cpu = timed_sweep(now, args.batch_size, [], inline=True)
+    before = result.escalations / elapsed
+    theirs = outbox_digest()
+    same = "the same as" if theirs[0] == digest[0] and theirs[2] == digest[2] else "DIFFERENT FROM"
+    print(
+        f"\nbaseline, same run — pre-change in-transaction sweep (Notification instances, "
+        f"client-bound writes; sweep_previous.py): {result.tickets:,} tickets in "
+        f"{elapsed:.2f} s, {before:,.0f} escalations/s; {queries} queries; CPU {cpu:.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  outbox: {theirs[0]:,} rows, {theirs[1]:,} distinct Message-IDs, {same} the current "
+        f"in-transaction sweep's ({digest[0]:,} rows, {digest[1]:,} distinct Message-IDs); "
+        f"events left unnotified: {theirs[3]} pre-change, {digest[3]} now"
+    )
+    print(f"  ratio in-transaction sweep now / pre-change: ×{inline_rate / before:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,16 +13,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.db import UNNEST_FROM, bulk_insert, bulk_update, insert_json
+from core.db import bulk_update
 from escalation.models import EscalationEvent
 from escalation.notifications import notice_for
 from tickets.events import CreditChange, Notice
 from tickets.models import Channel, Status
-from tickets.outbound import new_message_id
+from tickets.outbound import mail_domain
 from webhooks import services as webhooks
 
+from . import outbox
 from .handoff import pending
-from .models import Category, Notification, Watcher
+from .models import Category, Watcher
+from .outbox import Row
 from .recipients import Recipient, client_people, credit_people, queue_address, staff_or_queue
 from .services import watch_cc
 
@@ -41,9 +43,7 @@ def consume(changes: list) -> None:
     if people.notified:
         bulk_update(EscalationEvent, people.notified, ["notified_at", "notified_to"])
     if rows:
-        # The one query the outbox adds to a ticket write: its few rows as one parameter.
-        (insert_json if len(rows) < UNNEST_FROM else bulk_insert)(Notification, rows)
-        ids = [row.pk for row in rows if row.pk]
+        ids = outbox.write(rows)  # the one query the outbox adds to a ticket write
         transaction.on_commit(partial(pending.add, ids))
 
 
@@ -82,27 +82,32 @@ class _People:
         return self.found.get(ticket.pk, [])
 
 
-def _rows(recipients, kind, category, *, ticket=None, comment=None, credit=None, data):
-    """One unsaved row per recipient. Relations go in by id and the shared values are read
-    once: the related-object checks of Model.__init__ cost more than the rest of a row."""
-    shared = {
-        "kind": kind,
-        "category": category,
-        "ticket_id": ticket.pk if ticket is not None else None,
-        "comment_id": comment.pk if comment is not None else None,
-        "credit_id": credit.pk if credit is not None else None,
-        "data": data,
-        "next_attempt_at": timezone.now(),
-    }
+def _rows(recipients, kind, category, *, ticket=None, comment=None, credit=None, data) -> list[Row]:
+    """One unsaved outbox row per recipient (outbox.Row: a Notification instance cost more
+    than its write); the shared values are read once."""
+    if not recipients:
+        return []
+    ticket_id = ticket.pk if ticket is not None else None
+    comment_id = comment.pk if comment is not None else None
+    credit_id = credit.pk if credit is not None else None
+    now = timezone.now()
+    tag = ticket.reference if ticket is not None and ticket.pk else "eservice"
+    ids = outbox.message_ids(tag, mail_domain(), len(recipients))
     return [
-        Notification(
-            recipient_id=r.user.pk if r.user is not None else None,
-            email=r.email,
-            language=r.language,
-            message_id=new_message_id(ticket),
-            **shared,
+        Row(
+            kind,
+            category,
+            ticket_id,
+            comment_id,
+            credit_id,
+            r.user.pk if r.user is not None else None,
+            r.email,
+            r.language,
+            message_id,
+            data,
+            now,
         )
-        for r in recipients
+        for r, message_id in zip(recipients, ids, strict=True)
     ]
 
 
@@ -113,7 +118,7 @@ def _iso(value: datetime.datetime | None) -> str:
 # --- tickets ---------------------------------------------------------------------------------
 
 
-def _ticket(change, people) -> list[Notification]:
+def _ticket(change, people) -> list[Row]:
     ticket, actor = change.ticket, change.actor
     if change.reason == "opened":
         webhooks.emit("ticket.created", ticket=ticket, at=change.at)
@@ -138,7 +143,7 @@ def _is_actor(row, actor) -> bool:
     return bool(actor and getattr(actor, "pk", None) and row.recipient_id == actor.pk)
 
 
-def _opened(change) -> list[Notification]:
+def _opened(change) -> list[Row]:
     """The acknowledgement (every channel; by mail only as the intake allows it: within the
     sender's limit, threaded to the client's message) and the staff notice of a new ticket."""
     ticket = change.ticket
@@ -164,7 +169,7 @@ def _acknowledged(change) -> bool:
     return ticket.channel != Channel.EMAIL or change.context.get("mail_ack") is not None
 
 
-def _public_comment(change, people) -> list[Notification]:
+def _public_comment(change, people) -> list[Row]:
     ticket, comment = change.ticket, change.comment
     clients = client_people(ticket, people.of(ticket))
     rows = _rows(clients, "reply", Category.REPLIES, ticket=ticket, comment=comment, data={})
@@ -179,7 +184,7 @@ def _status_moves(change) -> dict:
     return {e.field: e.new_value for e in change.events if e.field == "status"}
 
 
-def _status(change, people) -> list[Notification]:
+def _status(change, people) -> list[Row]:
     """Waiting for the client, resolved, reopened (a client's reply that reopens is already
     told by the reply itself)."""
     ticket = change.ticket
@@ -211,7 +216,7 @@ def _status_kind(change) -> str | None:
     return kind
 
 
-def _escalations(change, people) -> list[Notification]:
+def _escalations(change, people) -> list[Row]:
     """Levels reached (never the 75% warnings, which stay internal); breaches to webhooks."""
     ticket = change.ticket
     for event in change.events:
@@ -229,7 +234,7 @@ def _escalations(change, people) -> list[Notification]:
     return rows
 
 
-def _escalation_notice(escalation, people) -> list[Notification]:
+def _escalation_notice(escalation, people) -> list[Row]:
     """The staff notice (contact, assignee; warnings: the team), recorded once: the event is
     marked notified in this transaction (consume()), so escalation.services.notify() and
     its task skip it."""
@@ -246,7 +251,7 @@ def _escalation_notice(escalation, people) -> list[Notification]:
 NOTICE_CATEGORIES = {"oncall": Category.ONCALL, "oncall_digest": Category.ONCALL}
 
 
-def _notice(notice: Notice) -> list[Notification]:
+def _notice(notice: Notice) -> list[Row]:
     category = NOTICE_CATEGORIES.get(notice.kind, Category.ESCALATIONS)
     recipients = [
         Recipient.of(user) if user is not None else Recipient(address)
@@ -269,7 +274,7 @@ def _webhook_updates(change) -> None:
 # --- credits ---------------------------------------------------------------------------------
 
 
-def _credit(change: CreditChange) -> list[Notification]:
+def _credit(change: CreditChange) -> list[Row]:
     credit, action = change.credit, change.action
     data = {"action": action, "days": credit.days}
     ticket = credit.ticket if credit.ticket_id else None

@@ -320,3 +320,54 @@ def test_notice_queries_grow_with_batches_not_events(
         return len(ctx.captured_queries)
 
     assert run(3) == run(20)
+
+
+def outbox_of(tickets) -> list[list[tuple]]:
+    """Each ticket's escalation rows, in a form two tickets can compare: no ids or times."""
+    out = []
+    for ticket in tickets:
+        rows = (
+            Notification.objects.filter(ticket=ticket)
+            .exclude(kind__in=("ack", "new_ticket"))
+            .order_by("kind", "email", "id")
+        )
+        for row in rows:
+            assert row.message_id.startswith(f"<{ticket.reference}.")  # threaded on its ticket
+        out.append(
+            [
+                (r.kind, r.category, r.email, r.language, r.recipient_id, r.data, r.status)
+                for r in rows
+            ]
+        )
+    return out
+
+
+def test_both_modes_write_the_same_outbox_rows_in_one_statement_a_batch(
+    alice, contacts, settings, django_capture_on_commit_callbacks
+):
+    """A late sweep of enough tickets that a batch's notices take the unnest() write: the
+    in-transaction default and the after-commit option record the very same rows, each with
+    its own Message-ID, and every event marked notified."""
+    count = 8  # 3 levels each: over core.db.UNNEST_FROM rows a batch
+    inline = [open_p1(alice) for _ in range(count)]
+    with CaptureQueriesContext(connection) as ctx:
+        sweep(now=L3, notify=lambda ids: None)
+    outbox_inserts = [
+        q for q in ctx.captured_queries if q["sql"].startswith('INSERT INTO "notifications')
+    ]
+    assert len(outbox_inserts) == 1 and "unnest(" in outbox_inserts[0]["sql"]
+
+    settings.ESCALATION_NOTICES_INLINE = False
+    deferred = [open_p1(alice) for _ in range(count)]
+    queued = []
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(now=L3, notify=queued.append)
+    assert notify_events(*queued) == 3 * count
+
+    written = outbox_of(inline)
+    assert written == outbox_of(deferred)
+    assert {len(rows) for rows in written} == {6}  # 3 staff notices, 3 client mails
+    ids = Notification.objects.values_list("message_id", flat=True)
+    assert len(set(ids)) == len(ids)
+    both = [t.pk for t in inline + deferred]
+    assert not EscalationEvent.objects.filter(ticket__in=both, notified_at__isnull=True).exists()

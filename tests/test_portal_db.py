@@ -3,7 +3,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core.db import UNNEST_FROM, bulk_insert, bulk_update
+from core.db import UNNEST_FROM, bulk_insert, bulk_update, insert_columns
 from notifications.models import Category, Notification
 from tickets.models import Ticket
 from tickets.outbound import mail_domain, new_message_id
@@ -115,3 +115,41 @@ def test_mail_domain_follows_the_settings_it_is_cached_on(settings):
     settings.SUPPORT_EMAIL_DOMAIN = "support.example"
     assert new_message_id().endswith("@support.example>")
     assert new_message_id() != new_message_id()
+
+
+@pytest.mark.parametrize("n", [2, UNNEST_FROM, UNNEST_FROM * 3])
+def test_insert_columns_writes_each_column_in_one_statement_and_returns_ids_in_order(alice, n):
+    """Below UNNEST_FROM rows one INSERT … VALUES, from it one unnest() bound in binary: the
+    same rows either way, NULLs, JSON and times included."""
+    ticket = _tickets(alice, 1)[0]
+    when = timezone.now()
+    field = Notification._meta.get_field("data")
+    columns = {
+        "kind": ["reply"] * n,
+        "category": [Category.REPLIES] * n,
+        "ticket_id": [ticket.pk] * n,
+        "recipient_id": [alice.pk if i % 2 else None for i in range(n)],
+        "email": [f'p{i}@example.com "quoted", {{braces}}' for i in range(n)],
+        "language": ["fr"] * n,
+        "attempts": [i % 3 for i in range(n)],
+        "last_error": ["" if i % 2 else "NULL" for i in range(n)],
+        "message_id": [f"<c{i}.{ticket.pk}@example.com>" for i in range(n)],
+        "data": [field.get_db_prep_save({"i": i, "s": 'a"b\\c'}, connection) for i in range(n)],
+        "next_attempt_at": [when] * n,
+        "created_at": [when] * n,
+    }
+    with CaptureQueriesContext(connection) as ctx:
+        rows = insert_columns(
+            Notification, columns, constants={"status": "'pending'"}, tail="RETURNING id"
+        )
+    (query,) = ctx.captured_queries
+    assert ("unnest(" in query["sql"]) == (n >= UNNEST_FROM)
+    stored = Notification.objects.in_bulk([pk for (pk,) in rows])
+    for i, (pk,) in enumerate(rows):
+        got = stored[pk]
+        assert got.message_id == f"<c{i}.{ticket.pk}@example.com>"
+        assert got.email == f'p{i}@example.com "quoted", {{braces}}'
+        assert got.data == {"i": i, "s": 'a"b\\c'}
+        assert got.recipient_id == (alice.pk if i % 2 else None)
+        assert (got.comment_id, got.status, got.next_attempt_at) == (None, "pending", when)
+        assert (got.attempts, got.last_error) == (i % 3, "" if i % 2 else "NULL")
