@@ -267,13 +267,20 @@ class Variant:
 
         self.timers = None
         if self.name in ("prior", "pre-change"):
-            from core.db import bulk_insert
+            import sweep_previous
+
             from core.serializers import LenientChoiceField
             from tickets.api.serializers import TicketCreateSerializer, TicketSerializer
             from tickets.services import opening
 
             self._swap(opening, "_insert_with_events", array_cte)
-            self._swap(fanout, "insert_json", bulk_insert)
+            # The outbox as it was: a Notification instance per row, written by bulk_insert.
+            self._swap(fanout, "_rows", sweep_previous.previous_rows)
+            consumers = [
+                sweep_previous.previous_consume if c is fanout.consume else c
+                for c in events._consumers
+            ]
+            self._swap(events, "_consumers", consumers)
             self._swap(TicketCreateSerializer, "get_fields", fields_made_each_time)
             self._swap(LenientChoiceField, "to_internal_value", folded_each_time)
             self._swap(TicketSerializer, "get_url", reversed_url)
